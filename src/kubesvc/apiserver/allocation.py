@@ -305,9 +305,10 @@ class Allocator:
         ports = [p for p in spec.get("ports") or [] if isinstance(p, dict)]
         old_ports = set(node_ports(old)) if old is not None else set()
         wants = _wants_node_ports(svc)
-        if service_type(svc) in ("ClusterIP", "ExternalName"):
-            for port in ports:
-                port.pop("nodePort", None)
+        if service_type(svc) not in ("NodePort", "LoadBalancer"):
+            # no node ports for these types: validation refuses any that were asked for
+            plan.release.extend(port_key(p) for p in sorted(old_ports))
+            return
         by_service_port: dict[int, int] = {}
         taken: set[int] = set()
         for index, port in enumerate(ports):
@@ -347,8 +348,7 @@ class Allocator:
     ) -> None:
         spec = svc["spec"]
         if not needs_health_check(svc):
-            spec.pop("healthCheckNodePort", None)
-            return
+            return  # a value here is refused by validation
         number = spec.get("healthCheckNodePort") or 0
         if number in held:
             return
@@ -357,8 +357,12 @@ class Allocator:
             if picked is None:
                 raise internal_error("failed to allocate a HealthCheck NodePort: range is full")
             number = picked
+        elif not self.port_range.contains(int(number)):
+            raise internal_error(
+                f"failed to allocate requested HealthCheck NodePort {number}: provided port is "
+                f"not in the valid range. The range of valid ports is {self.port_range}"
+            )
         else:
-            self._request_port(plan, 0, int(number), name)
             plan.requested[port_key(int(number))] = invalid(
                 "spec.healthCheckNodePort", number, PORT_ALLOCATED
             )

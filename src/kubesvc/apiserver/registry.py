@@ -13,6 +13,7 @@ kube-apiserver's GuaranteedUpdate does.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import copy
 import ipaddress
@@ -107,6 +108,7 @@ class Registry:
         self.store = store
         self.allocator = allocator
         self.clock = clock
+        self.deletions = asyncio.Event()  # set whenever something is deleted (for the GC)
 
     # ------------------------------------------------------------------ reads
 
@@ -340,6 +342,7 @@ class Registry:
             )
         result = strategy.prepare_update(res, new, old, subresource)
         if subresource == "status":
+            defaults.apply_defaults(res.kind, result)  # the decoder defaults every body
             errors = validation.validate_status_update(res.kind, result, old)
             if errors:
                 raise invalid_error(res.kind, res.group, name, errors)
@@ -440,6 +443,7 @@ class Registry:
         if encode(new) == encode(old):
             return old
         kvs = await self.store.txn([Update(kv.key, encode(new), kv.mod_revision)])
+        self.deletions.set()
         return decode(res, kvs[0].value, kvs[0].mod_revision)
 
     async def _remove(
@@ -450,6 +454,7 @@ class Registry:
             kvs = await self._commit([Delete(res.key(namespace, name), revision)], plan)
         except KeyNotFound:
             raise not_found_error(res.plural, res.group, name) from None
+        self.deletions.set()
         return decode(res, kvs[0].value, kvs[0].mod_revision)
 
     # ------------------------------------------------------------------ scale

@@ -19,6 +19,7 @@ from aiohttp import web
 from kubesvc.apiserver import namespaces
 from kubesvc.apiserver.allocation import IP_PREFIX, PORT_PREFIX, Allocator, IPRange, PortRange
 from kubesvc.apiserver.bootstrap import bootstrap
+from kubesvc.apiserver.gc import GarbageCollector
 from kubesvc.apiserver.http import build_app
 from kubesvc.apiserver.registry import Registry
 from kubesvc.apiserver.repair import Repair, describe
@@ -36,6 +37,7 @@ class Config:
     service_cidr: str = "10.96.0.0/12"
     node_port_range: str = "30000-32767"
     repair_interval: float = 60.0
+    store_history: int = 20000
 
 
 def kubeconfig_text(server: str, namespace: str = "default") -> str:
@@ -71,7 +73,7 @@ async def serve(config: Config, started: asyncio.Event | None = None) -> None:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         kubeconfig_path(config.data_dir).unlink()
-    store = open_store(config.data_dir)
+    store = open_store(config.data_dir, history=config.store_history)
     await store.start()
     runner: web.AppRunner | None = None
     tasks: list[asyncio.Task[None]] = []
@@ -102,6 +104,7 @@ async def serve(config: Config, started: asyncio.Event | None = None) -> None:
         await bootstrap(registry, advertise, port)
         tasks.append(asyncio.create_task(_repeat(repair, config.repair_interval)))
         tasks.append(asyncio.create_task(namespaces.run(registry)))
+        tasks.append(asyncio.create_task(GarbageCollector(registry).run()))
         path = write_kubeconfig(config.data_dir, f"http://{_host(config.bind_address)}:{port}")
         log.info("serving on %s:%d, kubeconfig %s", config.bind_address, port, path)
         if started is not None:

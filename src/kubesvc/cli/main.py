@@ -58,6 +58,13 @@ def _apiserver_args(parser: argparse.ArgumentParser) -> None:
         default=60.0,
         help="seconds between allocation-table repair passes (default: %(default)s)",
     )
+    parser.add_argument(
+        "--store-history",
+        type=int,
+        default=20000,
+        help="revisions of change history kept for watches; a watch from an older one gets "
+        "410 Expired (default: %(default)s)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,6 +96,7 @@ def _config(args: argparse.Namespace) -> Any:
         service_cidr=args.service_cluster_ip_range,
         node_port_range=args.service_node_port_range,
         repair_interval=args.repair_interval,
+        store_history=args.store_history,
     )
 
 

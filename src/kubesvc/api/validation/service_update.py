@@ -20,7 +20,11 @@ from kubesvc.api.validation.common import (
     validate_object_meta_update,
 )
 from kubesvc.api.validation.fields import Reader, child, index
-from kubesvc.api.validation.service import ServiceSpec, validate_service
+from kubesvc.api.validation.service import (
+    ServiceSpec,
+    validate_cluster_ips_related_fields,
+    validate_service,
+)
 
 NOT_CHANGE = "may not change once set"
 
@@ -134,8 +138,11 @@ def validate_cluster_families(obj: Any, families: tuple[str, ...] = ("IPv4",)) -
     s = ServiceSpec(r, obj)
     if s.type == "ExternalName" or r.type_errors:
         return []
-    errs: list[FieldError] = []
-    if s.family_policy == "SingleStack":
+    # initIPFamilyFields validates the IP-related fields loosely first and stops there.
+    errs: list[FieldError] = validate_cluster_ips_related_fields(s)
+    if errs:
+        return errs
+    if s.family_policy in ("SingleStack", None):
         if len(s.cluster_ips) == 2:
             detail = (
                 "must be 'RequireDualStack' or 'PreferDualStack' when multiple cluster IPs "
