@@ -5,13 +5,19 @@ Starts a real `kubesvc apiserver` on a temporary data dir and prints:
 - the delay from a write to its event at 100 concurrent watchers;
 next to the Kubernetes API SLOs (p99 <= 1 s for mutating calls) and our aims
 (mutating p99 <= 50 ms at 50 clients, fan-out <= 100 ms).
+
+The peer, measured in the same run with the same client: a bare aiohttp server that answers
+every request with a fixed JSON body and does nothing else. It is the floor of this HTTP stack
+on this machine: what kubesvc adds above it is decoding, validation, allocation and the store.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -106,6 +112,49 @@ async def fanout(url: str, watchers: int, writes: int) -> list[float]:
     return delays
 
 
+PEER = """
+import sys
+from aiohttp import web
+BODY = b'{"kind":"Service","apiVersion":"v1","metadata":{"name":"x"}}'
+async def answer(request):
+    await request.read()
+    return web.Response(body=BODY, status=201 if request.method == "POST" else 200,
+                        content_type="application/json")
+app = web.Application()
+app.router.add_route("*", "/{tail:.*}", answer)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+"""
+
+
+def peer_rows() -> list[str]:
+    from tests.conftest import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", PEER, str(port)])
+    try:
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        rows = []
+        for clients in (1, 10, 50):
+            creates, gets = asyncio.run(measure(f"http://127.0.0.1:{port}", clients, "p"))
+            rows.append(
+                f"{f'peer POST, {clients} clients':<34}{pct(creates, 0.5):>10.1f}"
+                f"{pct(creates, 0.99):>10.1f}{'bare aiohttp':>22}"
+            )
+            rows.append(
+                f"{f'peer GET, {clients} clients':<34}{pct(gets, 0.5):>10.1f}"
+                f"{pct(gets, 0.99):>10.1f}{'bare aiohttp':>22}"
+            )
+        return rows
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = start_apiserver(Path(tmp))
@@ -126,9 +175,11 @@ def main() -> None:
                 f"{'write -> event, 100 watchers':<34}{pct(delays, 0.5):>10.1f}"
                 f"{pct(delays, 0.99):>10.1f}{'p99 <= 100':>22}"
             )
-            print(f"\n{len(delays)} event deliveries, mean {statistics.mean(delays) * 1000:.1f} ms")
         finally:
             server.stop()
+    for row in peer_rows():
+        print(row)
+    print(f"\n{len(delays)} event deliveries, mean {statistics.mean(delays) * 1000:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -73,7 +73,7 @@ class IPRange:
     def nth(self, offset: int) -> str:
         return str(ipaddress.IPv4Address(self.first + offset))
 
-    def pick(self, used: set[str], rng: random.Random) -> str | None:
+    def pick(self, used: Container[str], rng: random.Random) -> str | None:
         size = self.last - self.first + 1
         dynamic = (self.static_size, size)
         static = (0, self.static_size)
@@ -107,7 +107,7 @@ class PortRange:
     def contains(self, port: int) -> bool:
         return self.base <= port < self.base + self.size
 
-    def pick(self, used: set[int], rng: random.Random) -> int | None:
+    def pick(self, used: Container[int], rng: random.Random) -> int | None:
         for lo, hi in ((self.static_size, self.size), (0, self.static_size)):
             port = _probe(lo, hi, rng, lambda off: self.base + off, used)
             if port is not None:
@@ -118,7 +118,9 @@ class PortRange:
         return f"{self.base}-{self.base + self.size - 1}"
 
 
-def _probe(lo: int, hi: int, rng: random.Random, at: Callable[[int], T], used: set[T]) -> T | None:
+def _probe(
+    lo: int, hi: int, rng: random.Random, at: Callable[[int], T], used: Container[T]
+) -> T | None:
     """A random start in [lo, hi), then a linear scan that wraps around (AllocateNext)."""
     if hi <= lo:
         return None
@@ -290,7 +292,7 @@ class Allocator:
                 "spec.clusterIPs", requested, f"failed to allocate IP {ip}: {ALLOCATED}"
             )
         else:
-            picked = self.ip_range.pick(self.used_ips | _ips_in(plan), self._rng)
+            picked = self.ip_range.pick(_Either(self.used_ips, _ips_in(plan)), self._rng)
             if picked is None:
                 raise internal_error("failed to allocate a serviceIP: range is full")
             ip = picked
@@ -318,7 +320,9 @@ class Allocator:
             if not number:
                 number = by_service_port.get(int(port.get("port") or 0), 0)
             if not number:
-                picked = self.port_range.pick(self.used_ports | taken | old_ports, self._rng)
+                picked = self.port_range.pick(
+                    _Either(self.used_ports, taken | old_ports), self._rng
+                )
                 if picked is None:
                     raise internal_error("failed to allocate a nodePort: range is full")
                 number = picked
@@ -353,7 +357,7 @@ class Allocator:
         if number in held:
             return
         if not number:
-            picked = self.port_range.pick(self.used_ports | held, self._rng)
+            picked = self.port_range.pick(_Either(self.used_ports, held), self._rng)
             if picked is None:
                 raise internal_error("failed to allocate a HealthCheck NodePort: range is full")
             number = picked
@@ -368,6 +372,16 @@ class Allocator:
             )
         spec["healthCheckNodePort"] = number
         plan.create[port_key(int(number))] = port_record(int(number), ns, name)
+
+
+class _Either(Container[T]):
+    """Membership in either of two sets, without copying the large one for every pick."""
+
+    def __init__(self, big: Container[T], small: Container[T]) -> None:
+        self.big, self.small = big, small
+
+    def __contains__(self, value: object) -> bool:
+        return value in self.small or value in self.big
 
 
 def _ips_in(plan: Plan) -> set[str]:

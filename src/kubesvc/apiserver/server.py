@@ -111,6 +111,8 @@ async def serve(config: Config, started: asyncio.Event | None = None) -> None:
             started.set()
         await asyncio.Event().wait()
     finally:
+        with contextlib.suppress(FileNotFoundError):
+            kubeconfig_path(config.data_dir).unlink()  # its presence means "serving"
         for task in tasks:
             task.cancel()
         for task in tasks:

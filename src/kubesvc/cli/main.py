@@ -131,7 +131,10 @@ async def _up(args: argparse.Namespace) -> None:
     print(
         f"\nUse it:\n  export KUBECONFIG={path}\n  kubectl get svc\nStop with Ctrl-C.", flush=True
     )
-    await task
+    try:
+        await task
+    finally:
+        print("kubesvc up: stopped", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
