@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubesvc.api.gofmt import go_quote
+
 # apimachinery's field.ErrorType: the cause "reason" and the text that starts the body.
 ERROR_TYPES: dict[str, str] = {
     "FieldValueNotFound": "Not found",
@@ -47,7 +49,7 @@ def go_value(value: Any) -> str:
     if isinstance(value, int | float):
         return str(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return go_quote(value)
     if isinstance(value, list):
         return "[]string{" + ", ".join(go_value(v) for v in value) + "}"
     return json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -29,12 +29,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubesvc.api.gofmt import go_quote
 from kubesvc.api.schema_go import (
     RFC3339,
     RFC3339_MICRO,
     base64_error,
     go_float,
-    go_quote,
     json_syntax_error,
     quantity_error,
     time_error,

@@ -19,6 +19,8 @@ import math
 import re
 from decimal import Decimal
 
+from kubesvc.api.gofmt import go_quote
+
 RFC3339 = "2006-01-02T15:04:05Z07:00"
 RFC3339_MICRO = "2006-01-02T15:04:05.000000Z07:00"
 
@@ -28,31 +30,7 @@ _QUANTITY_FORMAT = (
 _QUANTITY_SUFFIX = "unable to parse quantity's suffix"
 _QUANTITY_SUFFIXES = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T"}
 _QUANTITY_SUFFIXES |= {"P", "E"}
-_ESCAPES = {7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v"}
 _B64 = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-
-
-def go_quote(text: str) -> str:
-    """`strconv.Quote`: printable characters stay, the rest become Go escapes."""
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if 0xD800 <= code <= 0xDFFF:  # Go decoded a lone surrogate as U+FFFD
-            ch, code = "\ufffd", 0xFFFD
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif code in _ESCAPES:
-            out.append(_ESCAPES[code])
-        elif ch == " " or (ch.isprintable() and not ch.isspace()):
-            out.append(ch)
-        elif code < 0x80:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
 
 
 def _quote_char(byte: int) -> str:

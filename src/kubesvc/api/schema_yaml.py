@@ -19,7 +19,8 @@ from typing import Any, ClassVar
 
 import yaml
 
-from kubesvc.api.schema_go import go_float, go_quote
+from kubesvc.api.gofmt import go_quote
+from kubesvc.api.schema_go import go_float
 
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"

@@ -25,13 +25,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kubesvc.api.errors import go_value
+from kubesvc.api.gofmt import go_quote
 from kubesvc.api.resources import RESOURCES
 from kubesvc.api.validation.formats import is_label_value, is_qualified_name
 
 
 def _go_quote(value: str) -> str:
-    return go_value(value)
+    return go_quote(value)
 
 
 def _key_error(key: str, path: str) -> str | None:

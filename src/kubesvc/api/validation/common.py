@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kubesvc.api.errors import FieldError, forbidden, invalid, required, too_long
+from kubesvc.api.gofmt import go_quote
 from kubesvc.api.validation import formats
 from kubesvc.api.validation.fields import (
     INT64_MAX,
@@ -21,7 +22,6 @@ from kubesvc.api.validation.fields import (
     Obj,
     Reader,
     child,
-    go_quote,
     go_string_slice,
     index,
 )

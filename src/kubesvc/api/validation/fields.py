@@ -14,10 +14,10 @@ prints structs and maps (`map[string]string{"app":"x"}`, `core.ServicePort{...}`
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from kubesvc.api.errors import FieldError
+from kubesvc.api.gofmt import go_quote
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
@@ -60,10 +60,6 @@ class GoLiteral(int):
 
     def __hash__(self) -> int:
         return hash(self.text)
-
-
-def go_quote(s: str) -> str:
-    return json.dumps(s, ensure_ascii=False)
 
 
 def go_string_map(m: dict[str, str] | None) -> GoLiteral:

@@ -9,6 +9,7 @@ matches everything), and `go_label_selector` prints one as Go's `%#v` does.
 from __future__ import annotations
 
 from kubesvc.api.errors import FieldError, forbidden, invalid, required
+from kubesvc.api.gofmt import go_quote
 from kubesvc.api.validation import formats
 from kubesvc.api.validation.common import invalid_each, validate_label_name, validate_labels
 from kubesvc.api.validation.fields import (
@@ -16,7 +17,6 @@ from kubesvc.api.validation.fields import (
     Obj,
     Reader,
     child,
-    go_quote,
     go_string_map,
     go_string_slice,
     index,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubesvc.api.errors import FieldError, duplicate, forbidden, invalid, not_supported, required
+from kubesvc.api.gofmt import go_quote
 from kubesvc.api.validation import formats
 from kubesvc.api.validation.common import (
     invalid_each,
@@ -29,7 +30,6 @@ from kubesvc.api.validation.fields import (
     Obj,
     Reader,
     child,
-    go_quote,
     go_string_slice,
     index,
     key,
