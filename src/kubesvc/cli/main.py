@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import os
 import signal
 import sys
@@ -164,8 +165,21 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_until_signalled(serve(_config(args))))
         elif args.command == "up":
             asyncio.run(_until_signalled(_up(args)))
+    except PermissionError as exc:
+        print(
+            f"error: {exc}\n  choose a data directory you can write with --data-dir DIR "
+            "(or $KUBESVC_DATA_DIR)",
+            file=sys.stderr,
+        )
+        return 1
     except OSError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        hint = ""
+        if exc.errno == errno.EADDRINUSE:
+            hint = (
+                "\n  the port is taken: is another kubesvc API server running? "
+                "Stop it, or pick another with --port"
+            )
+        print(f"error: {exc}{hint}", file=sys.stderr)
         return 1
     return 0
 
