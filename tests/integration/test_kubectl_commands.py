@@ -329,3 +329,30 @@ def test_get_watch(kubectl: Kubectl) -> None:
     # ADDED, MODIFIED (label), DELETED: one row each, in the header's columns
     assert [e[0] for e in events] == ["w1", "w1", "w1"], (out, err)
     assert all(e[1] == "ClusterIP" and e[4] == "80/TCP" for e in events)
+
+
+def test_type_changes_allocate_and_release(kubectl: Kubectl) -> None:
+    kubectl("create", "service", "clusterip", "morph", "--tcp=80:8080")
+    ip = kubectl("get", "svc", "morph", "-o", "jsonpath={.spec.clusterIP}")
+
+    def patch(spec: str) -> list[str]:
+        kubectl("patch", "svc", "morph", "--type", "merge", "-p", spec)
+        return rows(kubectl("get", "svc", "morph"))[1]
+
+    row = patch('{"spec":{"type":"NodePort"}}')
+    assert row[1:3] == ["NodePort", ip] and re.fullmatch(r"80:\d+/TCP", row[4])
+    node_port = row[4].split(":")[1].split("/")[0]
+    row = patch('{"spec":{"type":"LoadBalancer"}}')
+    assert row[1:5] == ["LoadBalancer", ip, "<pending>", f"80:{node_port}/TCP"]
+    row = patch('{"spec":{"type":"ClusterIP"}}')
+    assert row[1:5] == ["ClusterIP", ip, "<none>", "80/TCP"]
+    row = patch('{"spec":{"type":"ExternalName","externalName":"example.org"}}')
+    assert row[1:5] == ["ExternalName", "<none>", "example.org", "80/TCP"]
+    # the address went back to the table: it can be asked for by value again
+    taker = WEB.replace("name: web\n", "name: taker\n", 1).replace(
+        "spec:\n", f"spec:\n  clusterIP: {ip}\n"
+    )
+    assert kubectl("apply", "-f", "-", input=taker) == "service/taker created\n"
+    row = patch('{"spec":{"type":"ClusterIP","externalName":null}}')
+    assert row[1] == "ClusterIP" and row[2] not in (ip, "<none>")
+    kubectl("delete", "svc", "morph", "taker")

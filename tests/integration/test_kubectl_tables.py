@@ -117,12 +117,29 @@ def test_columns_of_every_kind(kubectl: Kubectl) -> None:
     assert header(ing) == ["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"]
     assert first_row(ing)[:3] == ["web", "<none>", "myapp.example.com"]
     rs = kubectl("get", "rs", "rs1", "-o", "wide")
-    assert header(rs) == ["NAME", "DESIRED", "CURRENT", "READY", "AGE", "CONTAINERS", "IMAGES",
-                          "SELECTOR"]
+    assert header(rs) == [
+        "NAME",
+        "DESIRED",
+        "CURRENT",
+        "READY",
+        "AGE",
+        "CONTAINERS",
+        "IMAGES",
+        "SELECTOR",
+    ]
     assert first_row(rs)[:4] == ["rs1", "2", "0", "0"]
     pod = kubectl("get", "pod", "lone", "-o", "wide")
-    assert header(pod) == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE",
-                           "NOMINATED NODE", "READINESS GATES"]
+    assert header(pod) == [
+        "NAME",
+        "READY",
+        "STATUS",
+        "RESTARTS",
+        "AGE",
+        "IP",
+        "NODE",
+        "NOMINATED NODE",
+        "READINESS GATES",
+    ]
     row = first_row(pod)
     assert row[:4] == ["lone", "0/1", "Pending", "0"] and row[5:] == ["<none>"] * 4
     node = kubectl("get", "nodes")
