@@ -40,7 +40,7 @@ EVENTS = lookup("", "events")
 
 
 @dataclass(frozen=True, slots=True)
-class Warning:
+class RepairWarning:
     service: dict[str, Any]
     reason: str
     message: str
@@ -50,7 +50,7 @@ class Warning:
 class Actions:
     restore: dict[str, bytes] = field(default_factory=dict)  # key → record to write back
     leaked: list[str] = field(default_factory=list)  # keys no Service claims
-    warnings: list[Warning] = field(default_factory=list)
+    warnings: list[RepairWarning] = field(default_factory=list)
 
 
 def _ref(svc: dict[str, Any]) -> tuple[str, str]:
@@ -73,7 +73,7 @@ def diff(allocator: Allocator, services: list[dict[str, Any]], keys: set[str]) -
             key = allocation.port_key(port)
             if not allocator.port_range.contains(port):
                 actions.warnings.append(
-                    Warning(
+                    RepairWarning(
                         svc,
                         "PortOutOfRange",
                         (
@@ -85,7 +85,7 @@ def diff(allocator: Allocator, services: list[dict[str, Any]], keys: set[str]) -
                 continue
             if key in claimed:
                 actions.warnings.append(
-                    Warning(
+                    RepairWarning(
                         svc,
                         "PortAlreadyAllocated",
                         (f"Port {port} was assigned to multiple services; please recreate service"),
@@ -96,7 +96,9 @@ def diff(allocator: Allocator, services: list[dict[str, Any]], keys: set[str]) -
             if key not in keys:
                 actions.restore[key] = allocation.port_record(port, ns, name)
                 actions.warnings.append(
-                    Warning(svc, "PortNotAllocated", (f"Port {port} is not allocated; repairing"))
+                    RepairWarning(
+                        svc, "PortNotAllocated", (f"Port {port} is not allocated; repairing")
+                    )
                 )
     actions.leaked = sorted(keys - set(claimed))
     return actions
@@ -114,7 +116,7 @@ def _claim_ip(
     key = allocation.ip_key(ip)
     if not allocator.ip_range.contains(ip):
         actions.warnings.append(
-            Warning(
+            RepairWarning(
                 svc,
                 "ClusterIPOutOfRange",
                 (
@@ -126,7 +128,7 @@ def _claim_ip(
         return
     if key in claimed:
         actions.warnings.append(
-            Warning(
+            RepairWarning(
                 svc,
                 "ClusterIPAlreadyAllocated",
                 (
@@ -140,7 +142,7 @@ def _claim_ip(
     if key not in keys:
         actions.restore[key] = allocation.ip_record(ip, ns, name)
         actions.warnings.append(
-            Warning(
+            RepairWarning(
                 svc,
                 "ClusterIPNotAllocated",
                 (f"Cluster IP [IPv4]:{ip} is not allocated; repairing"),
@@ -189,7 +191,7 @@ class Repair:
         self.freed.append(key)
         log.warning("repair freed leaked allocation %s: %s", key, kv.value.decode(errors="replace"))
 
-    async def _record(self, warning: Warning) -> None:
+    async def _record(self, warning: RepairWarning) -> None:
         ns, name = _ref(warning.service)
         log.warning("repair: %s %s/%s: %s", warning.reason, ns, name, warning.message)
         meta = warning.service.get("metadata") or {}

@@ -14,6 +14,7 @@ from typing import Any
 
 from kubesvc.api.meta import metadata, new_uid, now_rfc3339
 from kubesvc.api.resources import Resource
+from kubesvc.api.selectors import label_selector_from_dict
 
 # Kinds whose metadata.generation tracks spec changes.
 _GENERATION_KINDS = {"Deployment", "ReplicaSet", "Ingress", "IngressClass", "Pod"}
@@ -95,8 +96,6 @@ def prepare_update(
 
 def scale_of(res: Resource, obj: dict[str, Any]) -> dict[str, Any]:
     """The autoscaling/v1 Scale view of a Deployment or ReplicaSet."""
-    from kubesvc.api.selectors import label_selector_from_dict
-
     meta = obj.get("metadata") or {}
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import json
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -62,13 +61,6 @@ class _Encoder:
         return json.dumps({"type": kind, "object": obj}, separators=(",", ":")).encode() + b"\n"
 
 
-async def _events(
-    registry: Registry, target: Target, after: int, selectors: Selectors
-) -> AsyncIterator[WatchEvent]:
-    async for event in registry.watch(target.resource, target.namespace, after, selectors):
-        yield event
-
-
 async def serve_watch(
     request: web.Request, registry: Registry, target: Target, query: Query, selectors: Selectors
 ) -> web.StreamResponse:
@@ -113,7 +105,7 @@ async def _pump(
     bookmarks: bool,
 ) -> None:
     newest = after
-    stream = _events(registry, target, after, selectors).__aiter__()
+    stream = registry.watch(target.resource, target.namespace, after, selectors)
     pending: asyncio.Task[WatchEvent] | None = None
     try:
         while True:
