@@ -256,6 +256,10 @@ def test_expose_and_scale(kubectl: Kubectl) -> None:
         "scale", "deployment", "shop", "--replicas=5", "--current-replicas=1", check=False
     )
     assert bad.returncode == 1 and "Expected replicas to be 1, was 3" in bad.stderr
+    # with a precondition kubectl PUTs the whole Scale, without a Content-Type header
+    out = kubectl("scale", "deployment", "shop", "--replicas=2", "--current-replicas=3")
+    assert out == "deployment.apps/shop scaled\n"
+    assert kubectl("get", "deploy", "shop", "-o", "jsonpath={.spec.replicas}") == "2"
     table = rows(kubectl("get", "deploy", "shop", "-o", "wide"))
     assert table[0] == [
         "NAME",
@@ -267,7 +271,7 @@ def test_expose_and_scale(kubectl: Kubectl) -> None:
         "IMAGES",
         "SELECTOR",
     ]
-    assert table[1][0:4] == ["shop", "0/3", "0", "0"]
+    assert table[1][0:4] == ["shop", "0/2", "0", "0"]
     assert table[1][5:] == ["shop", "nginx:1.27", "app=shop"]
 
 
