@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import select
 import stat
 import subprocess
 import time
@@ -304,7 +306,29 @@ spec:
 """
 
 
+def read_lines(proc: subprocess.Popen[bytes], count: int, timeout: float = 20) -> list[str]:
+    """Up to `count` more lines of a child's stdout, waiting at most `timeout` seconds.
+
+    Reads the pipe unbuffered, so a line that arrived is never left behind in a buffer."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    pending = getattr(proc, "_pending", b"")
+    deadline = time.monotonic() + timeout
+    while pending.count(b"\n") < count and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            pending += chunk
+    *lines, rest = pending.split(b"\n")
+    taken, left = lines[:count], lines[count:]
+    proc._pending = b"\n".join([*left, rest])  # type: ignore[attr-defined]
+    return [line.decode() for line in taken]
+
+
 def test_get_watch(kubectl: Kubectl) -> None:
+    kubectl("apply", "-f", "-", input=WATCHED)
     cmd = [
         KUBECTL,
         "--kubeconfig",
@@ -317,21 +341,20 @@ def test_get_watch(kubectl: Kubectl) -> None:
         "-l",
         "watch=me",
     ]
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
+    ) as proc:
         try:
-            time.sleep(1.5)
-            kubectl("apply", "-f", "-", input=WATCHED)
+            lines = read_lines(proc, 2)  # the header and the existing Service
             kubectl("label", "svc", "w1", "extra=1")
             kubectl("delete", "svc", "w1")
-            time.sleep(1.5)
+            lines += read_lines(proc, 2)  # MODIFIED and DELETED
         finally:
             proc.terminate()
-            out, err = proc.communicate(timeout=10)
-    lines = out.splitlines()
+            proc.communicate(timeout=10)
     assert lines[0].split() == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
     events = [line.split() for line in lines[1:]]
-    # ADDED, MODIFIED (label), DELETED: one row each, in the header's columns
-    assert [e[0] for e in events] == ["w1", "w1", "w1"], (out, err)
+    assert [e[0] for e in events] == ["w1", "w1", "w1"], lines
     assert all(e[1] == "ClusterIP" and e[4] == "80/TCP" for e in events)
 
 
