@@ -77,6 +77,14 @@ def test_limit_and_continue(apiserver: ApiServer) -> None:
         url(apiserver, "/api/v1/namespaces/pages/configmaps"), params={"continue": "%%%"}, timeout=5
     )
     assert bad.status_code == 400
+    for params in ({"limit": "many"}, {"includeObject": "Everything"}):
+        reply = requests.get(
+            url(apiserver, "/api/v1/namespaces/pages/configmaps"),
+            params=params,
+            timeout=5,
+            headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"},
+        )
+        assert reply.status_code == 400 and reply.json()["reason"] == "BadRequest"
 
 
 def test_conflict_generate_name_and_selectors(apiserver: ApiServer) -> None:

@@ -261,14 +261,8 @@ class ApiHandler:
         headers: dict[str, str] | None = None,
     ) -> web.Response:
         if wants_table(request) and status == 200:
-            table = printers.to_table(
-                target.resource.kind,
-                [obj],
-                now=datetime.now(UTC),
-                include_object=query.get("includeObject", "Metadata") or "Metadata",
-                resource_version=str(obj.get("metadata", {}).get("resourceVersion", "")),
-            )
-            return json_response(table, headers=headers)
+            rv = str(obj.get("metadata", {}).get("resourceVersion", ""))
+            return json_response(table(target, [obj], query, rv), headers=headers)
         return json_response(obj, status, headers)
 
     def _selectors(self, target: Target, query: Query) -> Selectors:
@@ -288,7 +282,10 @@ class ApiHandler:
         selectors = self._selectors(target, query)
         if query.flag("watch"):
             return await serve_watch(request, self.registry, target, query, selectors)
-        limit = int(query.get("limit") or 0) or None
+        limit_text = query.get("limit") or "0"
+        if not limit_text.isdigit():
+            raise bad_request(f"invalid limit: {limit_text!r} is not a non-negative integer")
+        limit = int(limit_text) or None
         start_after, pinned_rv = decode_continue(query.get("continue"))
         items, revision, last = await self.registry.list(
             target.resource, target.namespace, selectors, limit=limit, start_after=start_after
@@ -297,15 +294,7 @@ class ApiHandler:
         token = encode_continue(last, rv) if last else ""
         res = target.resource
         if wants_table(request):
-            table = printers.to_table(
-                res.kind,
-                items,
-                now=datetime.now(UTC),
-                include_object=query.get("includeObject", "Metadata") or "Metadata",
-                resource_version=str(rv),
-                continue_token=token,
-            )
-            return json_response(table)
+            return json_response(table(target, items, query, str(rv), token))
         for item in items:
             item.pop("apiVersion", None)
             item.pop("kind", None)
@@ -470,6 +459,23 @@ class ApiHandler:
         else:
             raise method_not_allowed()
         return json_response(scale)
+
+
+def table(
+    target: Target, objs: list[dict[str, Any]], query: Query, rv: str, token: str = ""
+) -> dict[str, Any]:
+    """The server-side Table kubectl asked for; a bad includeObject is the client's error."""
+    try:
+        return printers.to_table(
+            target.resource.kind,
+            objs,
+            now=datetime.now(UTC),
+            include_object=query.get("includeObject", "Metadata") or "Metadata",
+            resource_version=rv,
+            continue_token=token,
+        )
+    except ValueError as exc:
+        raise bad_request(str(exc)) from None
 
 
 def encode_continue(key: str, revision: int) -> str:

@@ -75,6 +75,16 @@ async def serve_watch(
         "as=Table" in request.headers.get("Accept", ""),
         query.get("includeObject", "Metadata") or "Metadata",
     )
+    if encoder.table:  # refuse a bad includeObject now, not in the middle of the stream
+        try:
+            printers.to_table(
+                target.resource.kind,
+                [],
+                now=datetime.now(UTC),
+                include_object=encoder.include_object,
+            )
+        except ValueError as exc:
+            raise bad_request(str(exc)) from None
     initial: list[dict[str, Any]] = []
     after = int(rv_text or 0)
     send_initial = query.flag("sendInitialEvents") or rv_text in ("", "0")
