@@ -112,6 +112,34 @@ def test_informer_cache_indexes_and_handlers(apiserver: ApiServer) -> None:
     asyncio.run(scenario())
 
 
+def test_binding_assigns_a_pod_once(apiserver: ApiServer) -> None:
+    pods = lookup("", "pods")
+    assert pods is not None
+
+    async def scenario() -> None:
+        async with Client.from_kubeconfig(apiserver.kubeconfig) as client:
+            pod = {
+                "metadata": {"name": "bindme"},
+                "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+            }
+            await client.create(pods, "default", pod)
+            await client.bind("default", "bindme", "node-1")
+            bound = await client.get(pods, "default", "bindme")
+            assert bound["spec"]["nodeName"] == "node-1"
+            scheduled = [c for c in bound["status"]["conditions"] if c["type"] == "PodScheduled"]
+            assert scheduled[0]["status"] == "True"
+            with pytest.raises(StatusError) as info:
+                await client.bind("default", "bindme", "node-2")
+            assert info.value.code == 409
+            assert info.value.message == (
+                'Operation cannot be fulfilled on pods/binding "bindme": '
+                'pod bindme is already assigned to node "node-1"'
+            )
+            await client.delete(pods, "default", "bindme")
+
+    asyncio.run(scenario())
+
+
 def test_watch_from_a_compacted_revision_is_410(tmp_path: Path) -> None:
     server = start_apiserver(tmp_path, "--store-history", "5")
 

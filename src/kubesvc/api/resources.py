@@ -11,6 +11,13 @@ from dataclasses import dataclass
 
 VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 
+# What each subresource offers, and the kind it answers with (None: the resource's own kind).
+SUBRESOURCE_VERBS: dict[str, tuple[str, ...]] = {
+    "status": ("get", "patch", "update"),
+    "scale": ("get", "patch", "update"),
+    "binding": ("create",),
+}
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Resource:
@@ -92,7 +99,7 @@ RESOURCES: tuple[Resource, ...] = (
         sub=("status",),
     ),
     _r("", "Node", "nodes", "minions", namespaced=False, short=("no",), sub=("status",)),
-    _r("", "Pod", "pods", "pods", short=("po",), cats=("all",), sub=("status",)),
+    _r("", "Pod", "pods", "pods", short=("po",), cats=("all",), sub=("status", "binding")),
     _r("", "Secret", "secrets", "secrets"),
     _r("", "ServiceAccount", "serviceaccounts", "serviceaccounts", short=("sa",)),
     _r("", "Service", "services", "services/specs", short=("svc",), cats=("all",), sub=("status",)),

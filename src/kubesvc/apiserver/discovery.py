@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any
 
-from kubesvc.api.resources import RESOURCES, VERBS, Resource, groups
+from kubesvc.api.resources import RESOURCES, SUBRESOURCE_VERBS, VERBS, Resource, groups
 
 AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
@@ -29,6 +29,7 @@ VERSION_INFO = {
 }
 
 _SCALE = {"group": "autoscaling", "version": "v1", "kind": "Scale"}
+_BINDING = {"group": "", "version": "v1", "kind": "Binding"}
 
 
 def _in_group(group: str) -> list[Resource]:
@@ -53,8 +54,9 @@ def _aggregated_resource(r: Resource) -> dict[str, Any]:
         entry["categories"] = list(r.categories)
     subs = []
     for sub in r.subresources:
-        kind = _SCALE if sub == "scale" else _gvk(r)
-        subs.append({"subresource": sub, "responseKind": kind, "verbs": ["get", "patch", "update"]})
+        kind = _SCALE if sub == "scale" else _BINDING if sub == "binding" else _gvk(r)
+        verbs = list(SUBRESOURCE_VERBS[sub])
+        subs.append({"subresource": sub, "responseKind": kind, "verbs": verbs})
     if subs:
         entry["subresources"] = subs
     return entry
@@ -131,8 +133,8 @@ def resource_list(group: str) -> dict[str, Any] | None:
                 "name": f"{r.plural}/{sub}",
                 "singularName": "",
                 "namespaced": r.namespaced,
-                "kind": r.kind,
-                "verbs": ["get", "patch", "update"],
+                "kind": "Binding" if sub == "binding" else r.kind,
+                "verbs": list(SUBRESOURCE_VERBS[sub]),
             }
             if sub == "scale":
                 sub_entry.update(group="autoscaling", version="v1", kind="Scale")

@@ -115,6 +115,8 @@ class ApiHandler:
         query = Query(request.query_string)
         if target.subresource == "scale":
             return await self._scale(request, target, query)
+        if target.subresource == "binding":
+            return await self._bind(request, target, query)
         method = request.method
         if target.name is None:
             if method == "GET":
@@ -438,6 +440,17 @@ class ApiHandler:
                 "items": deleted,
             }
         )
+
+    async def _bind(self, request: web.Request, target: Target, query: Query) -> web.Response:
+        if request.method != "POST" or target.name is None:
+            raise method_not_allowed()
+        raw = await request.read()
+        binding, result = schema.decode_body("Binding", "v1", raw)
+        self._judge("Binding", "v1", result, query, raw)
+        if not isinstance(binding, dict):
+            raise bad_request("the body of the request must be a v1 Binding object")
+        await self.registry.bind(target.resource, target.namespace, target.name, binding)
+        return json_response(success_status({}), 201)
 
     async def _scale(self, request: web.Request, target: Target, query: Query) -> web.Response:
         res, ns, name = target.resource, target.namespace, target.name

@@ -457,6 +457,57 @@ class Registry:
         self.deletions.set()
         return decode(res, kvs[0].value, kvs[0].mod_revision)
 
+    # ------------------------------------------------------------------ binding
+
+    async def bind(
+        self, res: Resource, namespace: str | None, name: str, binding: dict[str, Any]
+    ) -> None:
+        """pods/binding: assign a pending pod to a node, as the scheduler does."""
+        target = binding.get("target") if isinstance(binding.get("target"), dict) else {}
+        node = (target or {}).get("name")
+        if not isinstance(node, str) or not node:
+            raise invalid_error("Binding", "", name, [required("target.name")])
+        for _ in range(_RETRIES):
+            kv = await self.store.get(res.key(namespace, name))
+            if kv is None:
+                raise not_found_error(res.plural, res.group, name)
+            pod = decode(res, kv.value, kv.mod_revision)
+            meta, spec = pod["metadata"], pod.setdefault("spec", {})
+            if meta.get("deletionTimestamp"):
+                raise conflict_error(
+                    "pods/binding",
+                    "",
+                    name,
+                    f"pod {name} is being deleted, cannot be assigned to a host",
+                )
+            if spec.get("nodeName"):
+                raise conflict_error(
+                    "pods/binding",
+                    "",
+                    name,
+                    f'pod {name} is already assigned to node "{spec["nodeName"]}"',
+                )
+            spec["nodeName"] = node
+            status = pod.setdefault("status", {})
+            conditions = [
+                c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"
+            ]
+            conditions.append(
+                {
+                    "type": "PodScheduled",
+                    "status": "True",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": now_rfc3339(self.clock()),
+                }
+            )
+            status["conditions"] = conditions
+            try:
+                await self.store.txn([Update(kv.key, encode(pod), kv.mod_revision)])
+            except RevisionMismatch:
+                continue
+            return
+        raise conflict_error(res.plural, res.group, name)
+
     # ------------------------------------------------------------------ scale
 
     async def get_scale(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import aiohttp
 import yaml
 
 from kubesvc.api.errors import StatusError
-from kubesvc.api.resources import Resource
+from kubesvc.api.resources import Resource, lookup
 
 
 def server_from_kubeconfig(path: Path) -> str:
@@ -166,6 +166,18 @@ class Client:
             content_type=patch_type,
         )
         return result
+
+    async def bind(self, namespace: str, pod: str, node: str) -> None:
+        """Assign a pending pod to a node (pods/binding), as a scheduler does."""
+        pods = lookup("", "pods")
+        assert pods is not None
+        body = {
+            "apiVersion": "v1",
+            "kind": "Binding",
+            "metadata": {"name": pod, "namespace": namespace},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node},
+        }
+        await self._call("POST", object_path(pods, namespace, pod, "binding"), body=body)
 
     async def delete(
         self, res: Resource, namespace: str | None, name: str, *, propagation: str = "Background"
