@@ -88,6 +88,7 @@ class Informer:
         namespace: str | None = None,
         *,
         label_selector: str = "",
+        field_selector: str = "",
         indexers: dict[str, IndexFunc] | None = None,
         retry_delay: float = 1.0,
     ) -> None:
@@ -95,6 +96,7 @@ class Informer:
         self.res = res
         self.namespace = namespace
         self.label_selector = label_selector
+        self.field_selector = field_selector
         self.cache = Cache(indexers=dict(indexers or {}))
         self.handlers: list[Handler] = []
         self.retry_delay = retry_delay
@@ -119,7 +121,10 @@ class Informer:
 
     async def relist(self) -> None:
         listed = await self.client.list(
-            self.res, self.namespace, label_selector=self.label_selector
+            self.res,
+            self.namespace,
+            label_selector=self.label_selector,
+            field_selector=self.field_selector,
         )
         seen = set()
         for obj in listed["items"]:
@@ -157,7 +162,11 @@ class Informer:
                     await self.relist()
                     need_list = False
                 async for kind, obj in self.client.watch(
-                    self.res, self.namespace, self._revision, label_selector=self.label_selector
+                    self.res,
+                    self.namespace,
+                    self._revision,
+                    label_selector=self.label_selector,
+                    field_selector=self.field_selector,
                 ):
                     self._apply(kind, obj)
             except StatusError as exc:

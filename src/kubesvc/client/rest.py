@@ -196,10 +196,13 @@ class Client:
         resource_version: str,
         *,
         label_selector: str = "",
+        field_selector: str = "",
         timeout_seconds: int | None = None,
         bookmarks: bool = True,
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         params = {"watch": "true", "resourceVersion": resource_version}
+        if field_selector:
+            params["fieldSelector"] = field_selector
         if bookmarks:
             params["allowWatchBookmarks"] = "true"
         if label_selector:
