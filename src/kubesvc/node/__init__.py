@@ -1,0 +1,1 @@
+"""The node agent (the kubelet equivalent): pods as processes in their own network namespaces."""

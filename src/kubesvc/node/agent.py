@@ -1,0 +1,144 @@
+"""`kubesvc node`: the node agent (the kubelet of a kubesvc cluster).
+
+It registers its Node and keeps the Lease fresh (`registration`), watches the pods bound to it and
+every Service (for the environment variables), and keeps one `PodWorker` per pod: a new pod gets a
+worker, a deleted one has its worker stopped. Pod status goes back through the `status`
+subresource. On SIGTERM it stops every pod it runs and removes their namespaces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from kubesvc.api.errors import StatusError
+from kubesvc.api.resources import lookup
+from kubesvc.client import Client, Informer
+from kubesvc.net import plan
+from kubesvc.node import images
+from kubesvc.node.pod import NodeContext, PodWorker
+from kubesvc.node.registration import NodeInfo, Registration
+
+log = logging.getLogger("kubesvc.node")
+
+PODS = lookup("", "pods")
+SERVICES = lookup("", "services")
+CONFIGMAPS = lookup("", "configmaps")
+SECRETS = lookup("", "secrets")
+Obj = dict[str, Any]
+
+
+def _topology(data_dir: Path) -> plan.Topology:
+    saved = json.loads((data_dir / "cluster.json").read_text())
+    return plan.plan_topology(
+        saved["cluster"],
+        saved["nodes"],
+        saved["node_cidr"],
+        saved["pod_cidr"],
+        saved["service_cidr"],
+    )
+
+
+class Agent:
+    def __init__(self, client: Client, data_dir: Path, name: str) -> None:
+        assert PODS and SERVICES and CONFIGMAPS and SECRETS
+        self.client = client
+        self.topology = _topology(data_dir)
+        node = self.topology.node(name)
+        self.name = name
+        self.registration = Registration(
+            client, NodeInfo(name=name, internal_ip=node.ip, pod_cidr=node.pod_subnet)
+        )
+        self.pods = Informer(client, PODS, field_selector=f"spec.nodeName={name}")
+        self.services = Informer(client, SERVICES)
+        self.configmaps = Informer(client, CONFIGMAPS)
+        self.secrets = Informer(client, SECRETS)
+        self.workers: dict[str, PodWorker] = {}
+        self.stopping: set[asyncio.Task[None]] = set()
+        self.ctx = NodeContext(
+            node=name,
+            node_ip=node.ip,
+            cluster=self.topology.cluster,
+            topology=self.topology,
+            data_dir=data_dir / "nodes" / name,
+            image_table=images.ImageTable.load(data_dir / "images.yaml"),
+            services=self.services.cache.items,
+            lookup=self._lookup,
+            publish=self._publish,
+        )
+        self._changed = asyncio.Event()
+        self.pods.add_handler(lambda old, new: self._changed.set())
+
+    def _lookup(self, kind: str, namespace: str, name: str) -> Obj | None:
+        informer = self.configmaps if kind == "ConfigMap" else self.secrets
+        return informer.cache.get(f"{namespace}/{name}")
+
+    async def _publish(self, pod: Obj, status: Obj) -> None:
+        assert PODS is not None
+        meta = pod["metadata"]
+        await self.client.patch(
+            PODS, meta["namespace"], meta["name"], {"status": status}, subresource="status"
+        )
+
+    async def _sync(self) -> None:
+        wanted = {
+            str(p["metadata"]["uid"]): p
+            for p in self.pods.cache.items()
+            if not p["metadata"].get("deletionTimestamp")
+        }
+        for uid in [u for u in self.workers if u not in wanted]:
+            worker = self.workers.pop(uid)
+            grace = float((worker.pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
+            task = asyncio.create_task(worker.stop(min(grace, 30.0)))
+            self.stopping.add(task)
+            task.add_done_callback(self.stopping.discard)
+        for uid, pod in wanted.items():
+            if uid in self.workers:
+                self.workers[uid].update(pod)
+                continue
+            if _finished(pod):
+                continue
+            worker = PodWorker(self.ctx, pod)
+            self.workers[uid] = worker
+            await worker.run()
+
+    async def run(self) -> None:
+        await self.registration.register()
+        informers = [self.pods, self.services, self.configmaps, self.secrets]
+        tasks = [asyncio.create_task(i.run()) for i in informers]
+        tasks.append(asyncio.create_task(self.registration.run()))
+        try:
+            for informer in informers:
+                await informer.wait_synced()
+            log.info("node %s synced; running pods", self.name)
+            while True:
+                await self._changed.wait()
+                self._changed.clear()
+                try:
+                    await self._sync()
+                except (StatusError, OSError) as exc:
+                    log.warning("pod sync failed: %s", exc)
+                    await asyncio.sleep(1)
+                    self._changed.set()
+        finally:
+            await asyncio.gather(
+                *(w.stop(5.0) for w in self.workers.values()), return_exceptions=True
+            )
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+
+def _finished(pod: Obj) -> bool:
+    return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+
+
+async def run_agent(data_dir: Path, name: str) -> None:
+    async with Client.from_kubeconfig(data_dir / "kubeconfig") as client:
+        await Agent(client, data_dir, name).run()
