@@ -38,6 +38,7 @@ class Config:
     node_port_range: str = "30000-32767"
     repair_interval: float = 60.0
     store_history: int = 20000
+    also_bind: tuple[str, ...] = ()  # more addresses to listen on (e.g. the host's underlay IP)
 
 
 def kubeconfig_text(server: str, namespace: str = "default") -> str:
@@ -100,6 +101,8 @@ async def serve(config: Config, started: asyncio.Event | None = None) -> None:
         site = web.TCPSite(runner, config.bind_address, config.port, reuse_address=True)
         await site.start()
         port = _bound_port(runner) or config.port
+        for address in config.also_bind:
+            await web.TCPSite(runner, address, port, reuse_address=True).start()
         advertise = config.advertise_address or config.bind_address
         await bootstrap(registry, advertise, port)
         tasks.append(asyncio.create_task(_repeat(repair, config.repair_interval)))

@@ -77,10 +77,30 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="more log output (-v info, -vv debug)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    up = sub.add_parser("up", help="run the cluster's control plane in the foreground")
-    _apiserver_args(up)
+    up = sub.add_parser("up", help="run a whole cluster (network, API server, controllers, nodes)")
+    _data_dir_arg(up)
+    up.add_argument("--nodes", type=int, default=3, help="how many nodes (default: %(default)s)")
+    up.add_argument(
+        "--proxy-mode",
+        choices=["iptables", "userspace"],
+        default="iptables",
+        help="how Services are implemented on the nodes (default: %(default)s)",
+    )
+    up.add_argument("--pod-cidr", default="10.244.0.0/16", help="(default: %(default)s)")
+    up.add_argument("--service-cidr", default="10.96.0.0/12", help="(default: %(default)s)")
+    up.add_argument("--node-cidr", default="172.18.0.0/16", help="(default: %(default)s)")
+    up.add_argument("--port", type=int, default=6443, help="API server port (default: %(default)s)")
     api = sub.add_parser("apiserver", help="serve the Kubernetes API alone")
     _apiserver_args(api)
+    node = sub.add_parser("node", help="run one node agent (started by `up`)")
+    _data_dir_arg(node)
+    node.add_argument("--name", required=True, help="the node's name, e.g. node-1")
+    shell = sub.add_parser("node-shell", help="run a command (default: a shell) on a node")
+    _data_dir_arg(shell)
+    shell.add_argument("node", help="node name, e.g. node-1")
+    shell.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
+    cm = sub.add_parser("controller-manager", help="run the controllers against an API server")
+    _data_dir_arg(cm)
     kc = sub.add_parser("kubeconfig", help="print the kubeconfig of a running API server")
     _data_dir_arg(kc)
     return parser
@@ -110,32 +130,45 @@ async def _until_signalled(main: Coroutine[Any, Any, None]) -> None:
         await task
 
 
-async def _up(args: argparse.Namespace) -> None:
-    from kubesvc.apiserver.server import kubeconfig_path, serve
+async def _controller_manager(data_dir: Path) -> None:
+    from kubesvc.apiserver.server import kubeconfig_path
+    from kubesvc.client import Client
+    from kubesvc.controllers.manager import run
 
-    config = _config(args)
-    started = asyncio.Event()
-    print(f"kubesvc up: data dir {config.data_dir}", flush=True)
-    print(f"  starting API server on {config.bind_address}:{config.port} ...", flush=True)
-    task = asyncio.ensure_future(serve(config, started))
-    waiter = asyncio.ensure_future(started.wait())
-    done, _ = await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    if task in done:
-        waiter.cancel()
-        task.result()
-        return
-    path = kubeconfig_path(config.data_dir)
-    print("  API server ready (store, allocation tables repaired, default namespaces)", flush=True)
-    print(
-        "  nodes: none yet - node agents, pods and the proxy are not part of this build", flush=True
-    )
-    print(
-        f"\nUse it:\n  export KUBECONFIG={path}\n  kubectl get svc\nStop with Ctrl-C.", flush=True
-    )
-    try:
-        await task
-    finally:
-        print("kubesvc up: stopped", flush=True)
+    async with Client.from_kubeconfig(kubeconfig_path(data_dir)) as client:
+        await run(client)
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    if args.command == "apiserver":
+        from kubesvc.apiserver.server import serve
+
+        asyncio.run(_until_signalled(serve(_config(args))))
+    elif args.command == "up":
+        from kubesvc.cli.up import UpOptions, run_up
+
+        opts = UpOptions(
+            data_dir=args.data_dir.resolve(),
+            nodes=args.nodes,
+            proxy_mode=args.proxy_mode,
+            pod_cidr=args.pod_cidr,
+            service_cidr=args.service_cidr,
+            node_cidr=args.node_cidr,
+            port=args.port,
+        )
+        asyncio.run(_until_signalled(run_up(opts)))
+    elif args.command == "node":
+        from kubesvc.node.agent import run_agent
+
+        asyncio.run(_until_signalled(run_agent(args.data_dir.resolve(), args.name)))
+    elif args.command == "node-shell":
+        from kubesvc.cli.up import node_shell
+
+        cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+        return node_shell(args.data_dir.resolve(), args.node, cmd)
+    elif args.command == "controller-manager":
+        asyncio.run(_until_signalled(_controller_manager(args.data_dir)))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,12 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(path.read_text())
         return 0
     try:
-        if args.command == "apiserver":
-            from kubesvc.apiserver.server import serve
-
-            asyncio.run(_until_signalled(serve(_config(args))))
-        elif args.command == "up":
-            asyncio.run(_until_signalled(_up(args)))
+        return _run_command(args)
     except PermissionError as exc:
         print(
             f"error: {exc}\n  choose a data directory you can write with --data-dir DIR "
@@ -181,7 +209,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         print(f"error: {exc}{hint}", file=sys.stderr)
         return 1
-    return 0
+    except RuntimeError as exc:  # TopologyError and start-up failures say what to do
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""The controller manager: controllers that talk to the API only through `kubesvc.client`."""

@@ -1,0 +1,225 @@
+"""`kubesvc up`: a whole cluster in the foreground, and `kubesvc node-shell`.
+
+Order of start: clean what an earlier run left (by the cluster id derived from the data dir),
+build the network (underlay, node namespaces, routes), start the API server and the controllers
+in this process, start one node agent process per node, wait until every node is Ready. Order
+of stop (SIGINT/SIGTERM): the agents (which stop their pods), the controllers and the API server,
+then the network; what is left is checked and reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kubesvc.api.resources import lookup
+from kubesvc.apiserver.server import Config, kubeconfig_path, serve
+from kubesvc.client import Client
+from kubesvc.net import plan, topology
+from kubesvc.net.plan import Topology
+
+NODES = lookup("", "nodes")
+CLUSTER_FILE = "cluster.json"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpOptions:
+    data_dir: Path
+    nodes: int
+    proxy_mode: str
+    pod_cidr: str
+    service_cidr: str
+    node_cidr: str
+    port: int
+    node_ready_timeout: float = 60.0
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def cluster_topology(data_dir: Path) -> Topology:
+    """The topology of the cluster whose data dir this is (as `up` planned it)."""
+    path = data_dir / CLUSTER_FILE
+    try:
+        saved = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SystemExit(
+            f"error: no cluster in {data_dir}: start one with `kubesvc up --data-dir {data_dir}`"
+        ) from None
+    return plan.plan_topology(
+        saved["cluster"],
+        saved["nodes"],
+        saved["node_cidr"],
+        saved["pod_cidr"],
+        saved["service_cidr"],
+    )
+
+
+def _save(data_dir: Path, t: Topology, opts: UpOptions) -> None:
+    record = {
+        "cluster": t.cluster,
+        "nodes": opts.nodes,
+        "node_cidr": opts.node_cidr,
+        "pod_cidr": opts.pod_cidr,
+        "service_cidr": opts.service_cidr,
+        "proxy_mode": opts.proxy_mode,
+    }
+    (data_dir / CLUSTER_FILE).write_text(json.dumps(record, indent=2) + "\n")
+
+
+def _start_agent(opts: UpOptions, node: str) -> subprocess.Popen[bytes]:
+    log_dir = opts.data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = open(log_dir / f"{node}.log", "ab")  # noqa: SIM115 - the child keeps it
+    argv = [
+        sys.executable,
+        "-m",
+        "kubesvc.cli.main",
+        "node",
+        "--data-dir",
+        str(opts.data_dir),
+        "--name",
+        node,
+    ]
+    proc = subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True)
+    log.close()
+    (opts.data_dir / "run").mkdir(exist_ok=True)
+    (opts.data_dir / "run" / f"{node}.pid").write_text(f"{proc.pid}\n")
+    return proc
+
+
+def _stop_agents(agents: dict[str, subprocess.Popen[bytes]], grace: float = 15.0) -> None:
+    for proc in agents.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for proc in agents.values():
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def _ready(node: dict[str, Any]) -> bool:
+    for condition in (node.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return bool(condition.get("status") == "True")
+    return False
+
+
+async def _wait_nodes(
+    client: Client, names: list[str], timeout: float, agents: dict[str, subprocess.Popen[bytes]]
+) -> None:
+    assert NODES is not None
+    deadline = time.monotonic() + timeout
+    reported: set[str] = set()
+    while True:
+        listed = await client.list(NODES)
+        ready = {n["metadata"]["name"] for n in listed["items"] if _ready(n)}
+        for name in sorted(ready & set(names) - reported):
+            say(f"  {name} Ready")
+            reported.add(name)
+        if set(names) <= ready:
+            return
+        for name, proc in agents.items():
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"the node agent of {name} exited ({proc.returncode}); see "
+                    f"logs/{name}.log in the data dir"
+                )
+        if time.monotonic() > deadline:
+            missing = ", ".join(sorted(set(names) - ready))
+            raise RuntimeError(f"nodes not Ready after {timeout:.0f}s: {missing}")
+        await asyncio.sleep(0.2)
+
+
+async def run_up(opts: UpOptions) -> None:
+    from kubesvc.controllers.manager import run as run_controllers
+
+    if os.geteuid() != 0:
+        raise SystemExit(
+            "error: kubesvc up builds network namespaces and needs root.\n"
+            "  run it as root (sudo make up), or run the API server alone: "
+            "kubesvc apiserver --data-dir DIR"
+        )
+    opts.data_dir.mkdir(parents=True, exist_ok=True)
+    cluster = plan.cluster_id(opts.data_dir)
+    started = time.monotonic()
+    say(f"kubesvc up: cluster {cluster}, data dir {opts.data_dir}")
+    left = topology.leftovers(cluster)
+    if left:
+        say(f"  cleaning what an earlier run left: {len(left)} items")
+        topology.down(cluster)
+    t = plan.plan_topology(cluster, opts.nodes, opts.node_cidr, opts.pod_cidr, opts.service_cidr)
+    say(
+        f"  network: underlay {opts.node_cidr}, {opts.nodes} node namespaces, "
+        f"pods {opts.pod_cidr}, services {opts.service_cidr}"
+    )
+    topology.up(t)
+    _save(opts.data_dir, t, opts)
+    agents: dict[str, subprocess.Popen[bytes]] = {}
+    tasks: list[asyncio.Task[None]] = []
+    client: Client | None = None
+    try:
+        config = Config(
+            data_dir=opts.data_dir,
+            port=opts.port,
+            advertise_address=t.host_ip,
+            also_bind=(t.host_ip,),
+            service_cidr=opts.service_cidr,
+        )
+        api_started = asyncio.Event()
+        tasks.append(asyncio.create_task(serve(config, api_started)))
+        say(f"  API server on 127.0.0.1:{opts.port} and {t.host_ip}:{opts.port}")
+        await asyncio.wait_for(api_started.wait(), 30)
+        client = Client.from_kubeconfig(kubeconfig_path(opts.data_dir))
+        tasks.append(asyncio.create_task(run_controllers(client)))
+        say(
+            "  controllers: deployment, replicaset, scheduler, endpointslice, endpoints, "
+            "node lifecycle"
+        )
+        for node in t.nodes:
+            agents[node.name] = _start_agent(opts, node.name)
+        say(f"  node agents: {', '.join(agents)}")
+        await _wait_nodes(client, [n.name for n in t.nodes], opts.node_ready_timeout, agents)
+        say(
+            f"cluster ready in {time.monotonic() - started:.1f}s\n\nUse it:\n"
+            f"  export KUBECONFIG={kubeconfig_path(opts.data_dir)}\n  kubectl get nodes\n"
+            f"  kubesvc node-shell --data-dir {opts.data_dir} node-1\nStop with Ctrl-C."
+        )
+        await asyncio.gather(*tasks)
+    finally:
+        say("kubesvc up: stopping")
+        _stop_agents(agents)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if client is not None:
+            await client.close()
+        removed = topology.down(cluster)
+        say(f"kubesvc up: stopped; removed {len(removed)} network pieces")
+
+
+def node_shell(data_dir: Path, node: str, command: list[str]) -> int:
+    t = cluster_topology(data_dir)
+    try:
+        target = t.node(node)
+    except plan.PlanError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    argv = command or [os.environ.get("SHELL", "/bin/sh")]
+    os.execvp("ip", ["ip", "netns", "exec", target.netns, *argv])
+    return 0  # not reached

@@ -1,0 +1,1 @@
+"""Deployment controller: pure util/scaling/progress/planner, glue in controller."""

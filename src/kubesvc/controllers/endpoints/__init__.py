@@ -1,0 +1,1 @@
+"""Endpoints controller: pure subsets, glue in controller."""

@@ -1,0 +1,1 @@
+"""EndpointSlice controller: pure reconciler, glue in controller."""

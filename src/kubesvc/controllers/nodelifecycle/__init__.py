@@ -1,0 +1,1 @@
+"""Node lifecycle controller: pure health, glue in controller."""

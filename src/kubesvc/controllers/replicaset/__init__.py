@@ -1,0 +1,1 @@
+"""ReplicaSet controller: pure plan, glue in controller."""

@@ -1,0 +1,1 @@
+"""Scheduler: pure placement, glue in controller."""

@@ -1,0 +1,220 @@
+"""A whole cluster from `kubesvc up`: nodes in namespaces, pods as processes, endpoints.
+
+Needs root (network namespaces). Every assertion is made with the real tools: kubectl for the
+objects, `kubesvc node-shell` + curl for traffic (only to pod addresses inside the namespaces this
+cluster made), /proc for a container's environment. The cluster is torn down at the end and the
+test checks that no namespace, link or process of it is left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import KUBECTL, ROOT, Kubectl, free_port
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(os.geteuid() != 0, reason="kubesvc up needs root for network namespaces"),
+]
+
+SEEDS = ROOT / "tests" / "fixtures" / "seeds"
+
+
+class Cluster:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.log = data_dir / "up.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 90) -> None:
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "kubesvc.cli.main", "up", "--data-dir", str(self.data_dir),
+                 "--nodes", "3", "--port", str(self.port)],
+                stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "cluster ready" in self.log.read_text(errors="replace"):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        self.stop()
+        raise AssertionError(f"kubesvc up did not get ready:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.proc = None
+
+    def node_shell(self, node: str, *cmd: str, timeout: float = 20) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "kubesvc.cli.main", "node-shell", "--data-dir",
+             str(self.data_dir), node, "--", *cmd],
+            capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def cluster_id(self) -> str:
+        return str(json.loads((self.data_dir / "cluster.json").read_text())["cluster"])
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    c = Cluster(tmp_path_factory.mktemp("cluster"))
+    c.start()
+    try:
+        yield c
+    finally:
+        ident = c.cluster_id()
+        c.stop()
+        left = [ns for ns in subprocess.run(["ip", "netns", "list"], capture_output=True,
+                                            text=True).stdout.split() if f"ks-{ident}-" in ns]
+        assert left == [], f"namespaces left behind: {left}\n{c.log.read_text()}"
+
+
+@pytest.fixture(scope="module")
+def kubectl(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
+    return Kubectl(cluster.data_dir / "kubeconfig", tmp_path_factory.mktemp("kubectl-cache"))
+
+
+def eventually(check: Callable[[], Any], timeout: float = 60, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.3)
+    raise AssertionError(f"not reached in {timeout}s: {what} (last: {last!r})")
+
+
+def pods(kubectl: Kubectl, selector: str) -> list[dict[str, Any]]:
+    items = json.loads(kubectl("get", "pods", "-l", selector, "-o", "json"))["items"]
+    return list(items)
+
+
+def running_ready(items: list[dict[str, Any]], count: int) -> bool:
+    def ready(p: dict[str, Any]) -> bool:
+        conds = {c["type"]: c["status"] for c in p["status"].get("conditions") or []}
+        return p["status"].get("phase") == "Running" and conds.get("Ready") == "True"
+
+    return len(items) == count and all(ready(p) for p in items)
+
+
+def test_nodes_ready(kubectl: Kubectl) -> None:
+    table = kubectl("get", "nodes", "-o", "wide").strip().splitlines()
+    assert table[0].split()[:5] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    rows = [re.split(r"\s{2,}", line) for line in table[1:]]
+    assert [r[0] for r in rows] == ["node-1", "node-2", "node-3"]
+    assert all(r[1] == "Ready" for r in rows)
+    assert [r[5] for r in rows] == ["172.18.0.2", "172.18.0.3", "172.18.0.4"]
+
+
+def test_seed_001_pods_answer(cluster: Cluster, kubectl: Kubectl) -> None:
+    assert kubectl("apply", "-f", str(SEEDS / "myapp-deploy.yaml")) == (
+        "deployment.apps/myapp-deploy created\n")
+    items = eventually(lambda: (lambda i: i if running_ready(i, 3) else None)(
+        pods(kubectl, "app=myapp")), what="3 myapp pods Running and Ready")
+    table = kubectl("get", "pod", "-o", "wide", "-l", "app=myapp").strip().splitlines()
+    assert re.split(r"\s{2,}", table[0]) == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP",
+                                            "NODE", "NOMINATED NODE", "READINESS GATES"]
+    for line in table[1:]:
+        name, ready, status, restarts, _age, ip, node, nominated, gates = re.split(r"\s{2,}", line)
+        assert re.fullmatch(r"myapp-deploy-[a-z0-9]{8,10}-[a-z0-9]{5}", name)
+        assert (ready, status, restarts, nominated, gates) == ("1/1", "Running", "0", "<none>",
+                                                              "<none>")
+        assert ip.startswith("10.244.") and node.startswith("node-")
+    assert len({p["spec"]["nodeName"] for p in items}) >= 2
+    pod = items[0]
+    ip = pod["status"]["podIP"]
+    page = cluster.node_shell("node-2", "curl", "-s", "--max-time", "5", f"http://{ip}/")
+    assert page == 'Hello MyApp | Version: v2 | <a href="hostname.html">Pod Name</a>\n'
+    name = cluster.node_shell("node-3", "curl", "-s", "--max-time", "5",
+                              f"http://{ip}/hostname.html")
+    assert name.strip() == pod["metadata"]["name"]
+
+
+def test_seed_002_endpoints(kubectl: Kubectl) -> None:
+    kubectl("apply", "-f", str(SEEDS / "hostnames.yaml"))
+    kubectl("apply", "-f", str(SEEDS / "hostnames-svc.yaml"))
+    items = eventually(lambda: (lambda i: i if running_ready(i, 3) else None)(
+        pods(kubectl, "app=hostnames")), what="3 hostnames pods ready")
+    ips = sorted(p["status"]["podIP"] for p in items)
+
+    def endpoints() -> str | None:
+        row = kubectl("get", "endpoints", "hostnames").strip().splitlines()[1]
+        cell = re.split(r"\s{2,}", row)[1]
+        return cell if sorted(cell.split(",")) == sorted(f"{ip}:9376" for ip in ips) else None
+
+    eventually(endpoints, what="endpoints list the three pods")
+
+
+REDIS = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: redis-master
+spec:
+  selector: {app: redis}
+  clusterIP: 10.96.0.11
+  ports:
+  - port: 6379
+    targetPort: 6379
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: envcheck
+spec:
+  containers:
+  - name: c
+    image: busybox
+    command: ["sleep", "3600"]
+"""
+
+
+def test_seed_000_environment(cluster: Cluster, kubectl: Kubectl) -> None:
+    kubectl("apply", "-f", "-", input=REDIS)
+    eventually(lambda: running_ready(pods(kubectl, "!app"), 1) or None, what="envcheck running")
+    # the container process's environment, read from /proc through the node agent's records
+    pod = json.loads(kubectl("get", "pod", "envcheck", "-o", "json"))
+    uid, node = pod["metadata"]["uid"], pod["spec"]["nodeName"]
+    pid_file = cluster.data_dir / "nodes" / node / "pods" / f"default_envcheck_{uid}" / "c.pid"
+    pid = int(eventually(lambda: pid_file.exists() and pid_file.read_text().strip(),
+                         what="container pid recorded"))
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    env = dict(item.decode().split("=", 1) for item in environ if b"=" in item)
+    assert {k: v for k, v in env.items() if k.startswith("REDIS_MASTER_")} == {
+        "REDIS_MASTER_SERVICE_HOST": "10.96.0.11",
+        "REDIS_MASTER_SERVICE_PORT": "6379",
+        "REDIS_MASTER_PORT": "tcp://10.96.0.11:6379",
+        "REDIS_MASTER_PORT_6379_TCP": "tcp://10.96.0.11:6379",
+        "REDIS_MASTER_PORT_6379_TCP_PROTO": "tcp",
+        "REDIS_MASTER_PORT_6379_TCP_PORT": "6379",
+        "REDIS_MASTER_PORT_6379_TCP_ADDR": "10.96.0.11",
+    }
+    assert env["HOSTNAME"] == "envcheck"
+
+
+def test_kubectl_available() -> None:
+    assert subprocess.run([KUBECTL, "version", "--client"], capture_output=True).returncode == 0
