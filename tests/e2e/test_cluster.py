@@ -41,9 +41,23 @@ class Cluster:
     def start(self, timeout: float = 90) -> None:
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "kubesvc.cli.main", "up", "--data-dir", str(self.data_dir),
-                 "--nodes", "3", "--port", str(self.port)],
-                stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                [
+                    sys.executable,
+                    "-m",
+                    "kubesvc.cli.main",
+                    "up",
+                    "--data-dir",
+                    str(self.data_dir),
+                    "--nodes",
+                    "3",
+                    "--port",
+                    str(self.port),
+                    "--node-monitor-grace-period",
+                    "5",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -67,9 +81,21 @@ class Cluster:
 
     def node_shell(self, node: str, *cmd: str, timeout: float = 20) -> str:
         result = subprocess.run(
-            [sys.executable, "-m", "kubesvc.cli.main", "node-shell", "--data-dir",
-             str(self.data_dir), node, "--", *cmd],
-            capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "kubesvc.cli.main",
+                "node-shell",
+                "--data-dir",
+                str(self.data_dir),
+                node,
+                "--",
+                *cmd,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=ROOT,
         )
         assert result.returncode == 0, result.stderr
         return result.stdout
@@ -87,14 +113,25 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     finally:
         ident = c.cluster_id()
         c.stop()
-        left = [ns for ns in subprocess.run(["ip", "netns", "list"], capture_output=True,
-                                            text=True).stdout.split() if f"ks-{ident}-" in ns]
+        left = [
+            ns
+            for ns in subprocess.run(
+                ["ip", "netns", "list"], capture_output=True, text=True
+            ).stdout.split()
+            if f"ks-{ident}-" in ns
+        ]
         assert left == [], f"namespaces left behind: {left}\n{c.log.read_text()}"
 
 
 @pytest.fixture(scope="module")
 def kubectl(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
-    return Kubectl(cluster.data_dir / "kubeconfig", tmp_path_factory.mktemp("kubectl-cache"))
+    k = Kubectl(cluster.data_dir / "kubeconfig", tmp_path_factory.mktemp("kubectl-cache"))
+    STATE[:] = [lambda: k.run("get", "pods", "-o", "wide", check=False).stdout,
+                lambda: k.run("get", "endpointslices", check=False).stdout]
+    return k
+
+
+STATE: list[Callable[[], str]] = []  # what to print when a wait times out
 
 
 def eventually(check: Callable[[], Any], timeout: float = 60, what: str = "") -> Any:
@@ -105,7 +142,8 @@ def eventually(check: Callable[[], Any], timeout: float = 60, what: str = "") ->
         if last:
             return last
         time.sleep(0.3)
-    raise AssertionError(f"not reached in {timeout}s: {what} (last: {last!r})")
+    state = "\n".join(show() for show in STATE)
+    raise AssertionError(f"not reached in {timeout}s: {what} (last: {last!r})\n{state}")
 
 
 def pods(kubectl: Kubectl, selector: str) -> list[dict[str, Any]]:
@@ -132,33 +170,53 @@ def test_nodes_ready(kubectl: Kubectl) -> None:
 
 def test_seed_001_pods_answer(cluster: Cluster, kubectl: Kubectl) -> None:
     assert kubectl("apply", "-f", str(SEEDS / "myapp-deploy.yaml")) == (
-        "deployment.apps/myapp-deploy created\n")
-    items = eventually(lambda: (lambda i: i if running_ready(i, 3) else None)(
-        pods(kubectl, "app=myapp")), what="3 myapp pods Running and Ready")
+        "deployment.apps/myapp-deploy created\n"
+    )
+    items = eventually(
+        lambda: (lambda i: i if running_ready(i, 3) else None)(pods(kubectl, "app=myapp")),
+        what="3 myapp pods Running and Ready",
+    )
     table = kubectl("get", "pod", "-o", "wide", "-l", "app=myapp").strip().splitlines()
-    assert re.split(r"\s{2,}", table[0]) == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP",
-                                            "NODE", "NOMINATED NODE", "READINESS GATES"]
+    assert re.split(r"\s{2,}", table[0]) == [
+        "NAME",
+        "READY",
+        "STATUS",
+        "RESTARTS",
+        "AGE",
+        "IP",
+        "NODE",
+        "NOMINATED NODE",
+        "READINESS GATES",
+    ]
     for line in table[1:]:
         name, ready, status, restarts, _age, ip, node, nominated, gates = re.split(r"\s{2,}", line)
         assert re.fullmatch(r"myapp-deploy-[a-z0-9]{8,10}-[a-z0-9]{5}", name)
-        assert (ready, status, restarts, nominated, gates) == ("1/1", "Running", "0", "<none>",
-                                                              "<none>")
+        assert (ready, status, restarts, nominated, gates) == (
+            "1/1",
+            "Running",
+            "0",
+            "<none>",
+            "<none>",
+        )
         assert ip.startswith("10.244.") and node.startswith("node-")
     assert len({p["spec"]["nodeName"] for p in items}) >= 2
     pod = items[0]
     ip = pod["status"]["podIP"]
     page = cluster.node_shell("node-2", "curl", "-s", "--max-time", "5", f"http://{ip}/")
     assert page == 'Hello MyApp | Version: v2 | <a href="hostname.html">Pod Name</a>\n'
-    name = cluster.node_shell("node-3", "curl", "-s", "--max-time", "5",
-                              f"http://{ip}/hostname.html")
+    name = cluster.node_shell(
+        "node-3", "curl", "-s", "--max-time", "5", f"http://{ip}/hostname.html"
+    )
     assert name.strip() == pod["metadata"]["name"]
 
 
 def test_seed_002_endpoints(kubectl: Kubectl) -> None:
     kubectl("apply", "-f", str(SEEDS / "hostnames.yaml"))
     kubectl("apply", "-f", str(SEEDS / "hostnames-svc.yaml"))
-    items = eventually(lambda: (lambda i: i if running_ready(i, 3) else None)(
-        pods(kubectl, "app=hostnames")), what="3 hostnames pods ready")
+    items = eventually(
+        lambda: (lambda i: i if running_ready(i, 3) else None)(pods(kubectl, "app=hostnames")),
+        what="3 hostnames pods ready",
+    )
     ips = sorted(p["status"]["podIP"] for p in items)
 
     def endpoints() -> str | None:
@@ -200,8 +258,12 @@ def test_seed_000_environment(cluster: Cluster, kubectl: Kubectl) -> None:
     pod = json.loads(kubectl("get", "pod", "envcheck", "-o", "json"))
     uid, node = pod["metadata"]["uid"], pod["spec"]["nodeName"]
     pid_file = cluster.data_dir / "nodes" / node / "pods" / f"default_envcheck_{uid}" / "c.pid"
-    pid = int(eventually(lambda: pid_file.exists() and pid_file.read_text().strip(),
-                         what="container pid recorded"))
+    pid = int(
+        eventually(
+            lambda: pid_file.exists() and pid_file.read_text().strip(),
+            what="container pid recorded",
+        )
+    )
     environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     env = dict(item.decode().split("=", 1) for item in environ if b"=" in item)
     assert {k: v for k, v in env.items() if k.startswith("REDIS_MASTER_")} == {
@@ -214,6 +276,130 @@ def test_seed_000_environment(cluster: Cluster, kubectl: Kubectl) -> None:
         "REDIS_MASTER_PORT_6379_TCP_ADDR": "10.96.0.11",
     }
     assert env["HOSTNAME"] == "envcheck"
+
+
+def slice_endpoints(kubectl: Kubectl, service: str) -> dict[str, bool]:
+    """Pod IP → ready, from the Service's EndpointSlices."""
+    listed = json.loads(
+        kubectl(
+            "get", "endpointslices", "-l", f"kubernetes.io/service-name={service}", "-o", "json"
+        )
+    )
+    return {
+        ep["addresses"][0]: bool(ep["conditions"].get("ready"))
+        for item in listed["items"]
+        for ep in item.get("endpoints") or []
+    }
+
+
+PROBED = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: probed
+spec:
+  selector: {app: probed}
+  ports:
+  - port: 80
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: probed
+  labels: {app: probed}
+spec:
+  containers:
+  - name: c
+    image: busybox
+    command: ["sleep", "3600"]
+    readinessProbe:
+      exec:
+        command: ["test", "-f", "MARKER"]
+      periodSeconds: 1
+      failureThreshold: 1
+"""
+
+
+def test_readiness_probe_drives_endpoints(kubectl: Kubectl, tmp_path: Path) -> None:
+    marker = tmp_path / "ready"  # the container runs on the host's file system
+    kubectl("apply", "-f", "-", input=PROBED.replace("MARKER", str(marker)))
+    ip = eventually(
+        lambda: json.loads(kubectl("get", "pod", "probed", "-o", "json"))["status"].get("podIP"),
+        what="probed has an IP",
+    )
+    eventually(
+        lambda: slice_endpoints(kubectl, "probed") == {ip: False},
+        what="a not-ready endpoint while the probe fails",
+    )
+    marker.write_text("ok")
+    eventually(
+        lambda: slice_endpoints(kubectl, "probed") == {ip: True},
+        timeout=20,
+        what="ready once the probe passes",
+    )
+    marker.unlink()
+    eventually(
+        lambda: slice_endpoints(kubectl, "probed") == {ip: False},
+        timeout=20,
+        what="not ready again when it fails",
+    )
+    kubectl("delete", "pod", "probed")
+    kubectl("delete", "svc", "probed")
+
+
+def test_deleted_pod_is_replaced_and_scale_follows(kubectl: Kubectl) -> None:
+    before = {p["metadata"]["name"]: p["status"]["podIP"] for p in pods(kubectl, "app=hostnames")}
+    victim = sorted(before)[0]
+    kubectl("delete", "pod", victim)
+
+    def replaced() -> bool:
+        now = pods(kubectl, "app=hostnames")
+        names = {p["metadata"]["name"] for p in now}
+        return running_ready(now, 3) and victim not in names
+
+    eventually(replaced, what="a new pod replaces the deleted one")
+    eventually(
+        lambda: (
+            len(slice_endpoints(kubectl, "hostnames")) == 3
+            and before[victim] not in slice_endpoints(kubectl, "hostnames")
+        ),
+        what="endpoints follow the replacement",
+    )
+    kubectl("scale", "deployment", "hostnames", "--replicas=1")
+    eventually(lambda: len(slice_endpoints(kubectl, "hostnames")) == 1, what="scaled to 1")
+    kubectl("scale", "deployment", "hostnames", "--replicas=3")
+    eventually(
+        lambda: list(slice_endpoints(kubectl, "hostnames").values()) == [True] * 3,
+        what="scaled back to 3 ready endpoints",
+    )
+
+
+def test_stopped_node_agent_turns_node_not_ready(cluster: Cluster, kubectl: Kubectl) -> None:
+    pid = int((cluster.data_dir / "run" / "node-3.pid").read_text())
+    on_node_3 = {
+        p["status"]["podIP"]
+        for p in pods(kubectl, "app=hostnames")
+        if p["spec"]["nodeName"] == "node-3"
+    }
+    os.kill(pid, signal.SIGSTOP)  # the agent stops heartbeating; its pods keep running
+    try:
+
+        def status() -> str:
+            rows = kubectl("get", "nodes").strip().splitlines()[1:]
+            return {r.split()[0]: r.split()[1] for r in rows}["node-3"]
+
+        eventually(lambda: status() == "NotReady", timeout=30, what="node-3 NotReady")
+        if on_node_3:
+            eventually(
+                lambda: all(
+                    not slice_endpoints(kubectl, "hostnames").get(ip, True) for ip in on_node_3
+                ),
+                timeout=20,
+                what="node-3's endpoints not ready",
+            )
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    eventually(lambda: status() == "Ready", timeout=90, what="node-3 Ready again")
 
 
 def test_kubectl_available() -> None:

@@ -90,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--service-cidr", default="10.96.0.0/12", help="(default: %(default)s)")
     up.add_argument("--node-cidr", default="172.18.0.0/16", help="(default: %(default)s)")
     up.add_argument("--port", type=int, default=6443, help="API server port (default: %(default)s)")
+    up.add_argument(
+        "--node-monitor-grace-period",
+        type=float,
+        default=40.0,
+        help="seconds without a node heartbeat before the node is NotReady (default: %(default)s)",
+    )
     api = sub.add_parser("apiserver", help="serve the Kubernetes API alone")
     _apiserver_args(api)
     node = sub.add_parser("node", help="run one node agent (started by `up`)")
@@ -155,6 +161,7 @@ def _run_command(args: argparse.Namespace) -> int:
             service_cidr=args.service_cidr,
             node_cidr=args.node_cidr,
             port=args.port,
+            node_monitor_grace_period=args.node_monitor_grace_period,
         )
         asyncio.run(_until_signalled(run_up(opts)))
     elif args.command == "node":

@@ -41,6 +41,7 @@ class UpOptions:
     node_cidr: str
     port: int
     node_ready_timeout: float = 60.0
+    node_monitor_grace_period: float = 40.0
 
 
 def say(text: str) -> None:
@@ -73,6 +74,8 @@ def _save(data_dir: Path, t: Topology, opts: UpOptions) -> None:
         "pod_cidr": opts.pod_cidr,
         "service_cidr": opts.service_cidr,
         "proxy_mode": opts.proxy_mode,
+        # agents renew their Lease four times per grace period (every 10 s for the default 40 s)
+        "lease_interval": min(10.0, opts.node_monitor_grace_period / 4),
     }
     (data_dir / CLUSTER_FILE).write_text(json.dumps(record, indent=2) + "\n")
 
@@ -184,7 +187,11 @@ async def run_up(opts: UpOptions) -> None:
         say(f"  API server on 127.0.0.1:{opts.port} and {t.host_ip}:{opts.port}")
         await asyncio.wait_for(api_started.wait(), 30)
         client = Client.from_kubeconfig(kubeconfig_path(opts.data_dir))
-        tasks.append(asyncio.create_task(run_controllers(client)))
+        tasks.append(
+            asyncio.create_task(
+                run_controllers(client, node_monitor_grace_period=opts.node_monitor_grace_period)
+            )
+        )
         say(
             "  controllers: deployment, replicaset, scheduler, endpointslice, endpoints, "
             "node lifecycle"

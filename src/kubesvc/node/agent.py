@@ -32,8 +32,11 @@ SECRETS = lookup("", "secrets")
 Obj = dict[str, Any]
 
 
-def _topology(data_dir: Path) -> plan.Topology:
-    saved = json.loads((data_dir / "cluster.json").read_text())
+def _cluster(data_dir: Path) -> dict[str, Any]:
+    return dict(json.loads((data_dir / "cluster.json").read_text()))
+
+
+def _topology(saved: dict[str, Any]) -> plan.Topology:
     return plan.plan_topology(
         saved["cluster"],
         saved["nodes"],
@@ -47,11 +50,15 @@ class Agent:
     def __init__(self, client: Client, data_dir: Path, name: str) -> None:
         assert PODS and SERVICES and CONFIGMAPS and SECRETS
         self.client = client
-        self.topology = _topology(data_dir)
+        saved = _cluster(data_dir)
+        self.topology = _topology(saved)
         node = self.topology.node(name)
         self.name = name
         self.registration = Registration(
-            client, NodeInfo(name=name, internal_ip=node.ip, pod_cidr=node.pod_subnet)
+            client,
+            NodeInfo(name=name, internal_ip=node.ip, pod_cidr=node.pod_subnet),
+            lease_interval=float(saved.get("lease_interval", 10.0)),
+            on_status_posted=self._republish,
         )
         self.pods = Informer(client, PODS, field_selector=f"spec.nodeName={name}")
         self.services = Informer(client, SERVICES)
@@ -72,6 +79,12 @@ class Agent:
         )
         self._changed = asyncio.Event()
         self.pods.add_handler(lambda old, new: self._changed.set())
+
+    def _republish(self) -> None:
+        """The node posted its status (it may have been NotReady): send every pod's again, since
+        the node lifecycle controller may have marked them not ready meanwhile."""
+        for worker in self.workers.values():
+            worker.mark()
 
     def _lookup(self, kind: str, namespace: str, name: str) -> Obj | None:
         informer = self.configmaps if kind == "ConfigMap" else self.secrets

@@ -12,6 +12,8 @@ import asyncio
 import logging
 import os
 import platform
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -144,10 +146,17 @@ def lease_object(name: str, now: datetime) -> dict[str, Any]:
 
 
 class Registration:
-    def __init__(self, client: Client, info: NodeInfo, lease_interval: float = 10.0) -> None:
+    def __init__(
+        self,
+        client: Client,
+        info: NodeInfo,
+        lease_interval: float = 10.0,
+        on_status_posted: Callable[[], None] = lambda: None,
+    ) -> None:
         self.client = client
         self.info = info
         self.lease_interval = lease_interval
+        self.on_status_posted = on_status_posted
 
     async def register(self) -> None:
         """Create the Node, or refresh an existing one's status (a restarted agent)."""
@@ -184,12 +193,15 @@ class Registration:
     async def run(self) -> None:
         """Renew the Lease forever; post node status every few renewals."""
         beats = 0
+        last = time.monotonic()
         while True:
             try:
                 await self.renew()
-                if beats % 6 == 0:
+                # after a gap (this agent was stopped or cut off) post status at once
+                if beats % 6 == 0 or time.monotonic() - last > 2 * self.lease_interval:
                     await self.post_status()
             except (StatusError, OSError) as exc:
                 log.warning("node heartbeat failed: %s", exc)
             beats += 1
+            last = time.monotonic()
             await asyncio.sleep(self.lease_interval)
