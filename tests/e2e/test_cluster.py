@@ -121,13 +121,22 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             if f"ks-{ident}-" in ns
         ]
         assert left == [], f"namespaces left behind: {left}\n{c.log.read_text()}"
+        links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+        routes = subprocess.run(["ip", "route"], capture_output=True, text=True).stdout
+        assert ident not in links and ident not in routes
+        assert not (
+            Path("/etc/netns").exists()
+            and [p for p in Path("/etc/netns").iterdir() if ident in p.name]
+        )
 
 
 @pytest.fixture(scope="module")
 def kubectl(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
     k = Kubectl(cluster.data_dir / "kubeconfig", tmp_path_factory.mktemp("kubectl-cache"))
-    STATE[:] = [lambda: k.run("get", "pods", "-o", "wide", check=False).stdout,
-                lambda: k.run("get", "endpointslices", check=False).stdout]
+    STATE[:] = [
+        lambda: k.run("get", "pods", "-o", "wide", check=False).stdout,
+        lambda: k.run("get", "endpointslices", check=False).stdout,
+    ]
     return k
 
 
@@ -276,6 +285,60 @@ def test_seed_000_environment(cluster: Cluster, kubectl: Kubectl) -> None:
         "REDIS_MASTER_PORT_6379_TCP_ADDR": "10.96.0.11",
     }
     assert env["HOSTNAME"] == "envcheck"
+    # the node-local exec sees the same environment, hostname and DNS settings
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kubesvc.cli.main",
+            "pod-exec",
+            "--data-dir",
+            str(cluster.data_dir),
+            "envcheck",
+            "--",
+            "sh",
+            "-c",
+            "hostname; echo $REDIS_MASTER_SERVICE_HOST; cat /etc/resolv.conf",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[:2] == ["envcheck", "10.96.0.11"]
+    assert "nameserver 10.96.0.10" in lines
+    assert "search default.svc.cluster.local svc.cluster.local cluster.local" in " ".join(lines)
+    assert "options ndots:5" in lines
+
+
+UNKNOWN_IMAGE = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: noimage
+spec:
+  containers:
+  - name: c
+    image: example.com/team/unknown:1.0
+"""
+
+
+def test_unknown_image_waits_with_a_reason(kubectl: Kubectl) -> None:
+    kubectl("apply", "-f", "-", input=UNKNOWN_IMAGE)
+
+    def waiting() -> dict[str, Any] | None:
+        pod = json.loads(kubectl("get", "pod", "noimage", "-o", "json"))
+        statuses = pod["status"].get("containerStatuses") or []
+        state = statuses[0]["state"].get("waiting") if statuses else None
+        return state if state and state.get("reason") == "ErrImagePull" else None
+
+    state = eventually(waiting, what="ErrImagePull")
+    assert "images.yaml" in state["message"]
+    row = re.split(r"\s{2,}", kubectl("get", "pod", "noimage").strip().splitlines()[1])
+    assert row[1:3] == ["0/1", "ErrImagePull"]
+    kubectl("delete", "pod", "noimage")
 
 
 def slice_endpoints(kubectl: Kubectl, service: str) -> dict[str, bool]:

@@ -105,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     _data_dir_arg(shell)
     shell.add_argument("node", help="node name, e.g. node-1")
     shell.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
+    pe = sub.add_parser("pod-exec", help="run a command in a pod, on its node (as root)")
+    _data_dir_arg(pe)
+    pe.add_argument("-n", "--namespace", default="default")
+    pe.add_argument("-c", "--container", default=None)
+    pe.add_argument("pod")
+    pe.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
     cm = sub.add_parser("controller-manager", help="run the controllers against an API server")
     _data_dir_arg(cm)
     kc = sub.add_parser("kubeconfig", help="print the kubeconfig of a running API server")
@@ -173,6 +179,18 @@ def _run_command(args: argparse.Namespace) -> int:
 
         cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
         return node_shell(args.data_dir.resolve(), args.node, cmd)
+    elif args.command == "pod-exec":
+        from kubesvc.node.podexec import PodExecError, exec_command
+
+        cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+        try:
+            argv, env = exec_command(
+                args.data_dir.resolve(), args.namespace, args.pod, args.container, cmd
+            )
+        except PodExecError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        os.execvpe(argv[0], argv, env)
     elif args.command == "controller-manager":
         asyncio.run(_until_signalled(_controller_manager(args.data_dir)))
     return 0
