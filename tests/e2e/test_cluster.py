@@ -410,6 +410,58 @@ def test_readiness_probe_drives_endpoints(kubectl: Kubectl, tmp_path: Path) -> N
     kubectl("delete", "svc", "probed")
 
 
+LIVE = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: live
+spec:
+  containers:
+  - name: c
+    image: busybox
+    command: ["sleep", "3600"]
+    startupProbe:
+      exec: {command: ["test", "-f", "STARTED"]}
+      periodSeconds: 1
+      failureThreshold: 60
+    livenessProbe:
+      exec: {command: ["test", "-f", "ALIVE"]}
+      periodSeconds: 1
+      failureThreshold: 1
+"""
+
+
+def test_startup_gates_and_liveness_restarts(kubectl: Kubectl, tmp_path: Path) -> None:
+    started, alive = tmp_path / "started", tmp_path / "alive"
+    kubectl(
+        "apply", "-f", "-", input=LIVE.replace("STARTED", str(started)).replace("ALIVE", str(alive))
+    )
+
+    def container() -> dict[str, Any]:
+        pod = json.loads(kubectl("get", "pod", "live", "-o", "json"))
+        statuses = pod["status"].get("containerStatuses") or [{}]
+        return dict(statuses[0])
+
+    eventually(lambda: container().get("state", {}).get("running"), what="live running")
+    time.sleep(2)
+    assert container()["started"] is False and container()["ready"] is False
+    alive.write_text("ok")
+    started.write_text("ok")
+    eventually(
+        lambda: container().get("started") and container().get("ready"),
+        what="started and ready once the startup probe passes",
+    )
+    alive.unlink()  # the liveness probe fails: the kubelet restarts the container
+    eventually(
+        lambda: container().get("restartCount", 0) >= 1,
+        timeout=30,
+        what="restarted by the liveness probe",
+    )
+    alive.write_text("ok")
+    eventually(lambda: container().get("ready"), what="ready again after the restart")
+    kubectl("delete", "pod", "live")
+
+
 def test_deleted_pod_is_replaced_and_scale_follows(kubectl: Kubectl) -> None:
     before = {p["metadata"]["name"]: p["status"]["podIP"] for p in pods(kubectl, "app=hostnames")}
     victim = sorted(before)[0]

@@ -62,6 +62,7 @@ class ContainerLife:
     spec: Obj
     view: ContainerView
     process: runtime.Process | None = None
+    started: bool = True  # false until a startup probe succeeds
 
 
 def hosts_file(pod: Obj, ip: str) -> str:
@@ -225,20 +226,29 @@ class PodWorker:
                 await asyncio.sleep(delay)
 
     def _start_probes(self, life: ContainerLife) -> list[asyncio.Task[None]]:
-        tasks = []
-        readiness = life.spec.get("readinessProbe")
-        if readiness:
-            tasks.append(
-                asyncio.create_task(self._probe_loop(life, readiness, probes.ProbeKind.READINESS))
-            )
-        else:
+        """Startup gates liveness and readiness; without a readiness probe, ready = started."""
+        wanted = [
+            (life.spec.get("startupProbe"), probes.ProbeKind.STARTUP),
+            (life.spec.get("readinessProbe"), probes.ProbeKind.READINESS),
+            (life.spec.get("livenessProbe"), probes.ProbeKind.LIVENESS),
+        ]
+        life.started = not wanted[0][0]
+        if wanted[0][0]:
+            life.view = life.view.set_started(False)
+        if not wanted[1][0]:
+            life.view = life.view.set_ready(life.started)
+        return [
+            asyncio.create_task(self._probe_loop(life, probe, kind))
+            for probe, kind in wanted
+            if probe
+        ]
+
+    def _startup_succeeded(self, life: ContainerLife) -> None:
+        life.started = True
+        life.view = life.view.set_started(True)
+        if not life.spec.get("readinessProbe"):
             life.view = life.view.set_ready(True)
-        liveness = life.spec.get("livenessProbe")
-        if liveness:
-            tasks.append(
-                asyncio.create_task(self._probe_loop(life, liveness, probes.ProbeKind.LIVENESS))
-            )
-        return tasks
+        self.mark()
 
     async def _probe_loop(self, life: ContainerLife, probe: Obj, kind: probes.ProbeKind) -> None:
         spec = probes.ProbeSpec.from_k8s(probe)
@@ -246,13 +256,16 @@ class PodWorker:
         started = datetime.now(UTC)
         while True:
             running_for = (datetime.now(UTC) - started).total_seconds()
-            if state.should_probe(spec, running_for=running_for, started=True):
+            if state.should_probe(spec, running_for=running_for, started=life.started):
                 outcome, message = await probes.run_probe(
                     spec, life.spec, self.ip, self._exec_in_pod
                 )
                 state = state.observe(outcome, spec)
                 if outcome == probes.ProbeResult.FAILURE:
                     log.debug("%s", probes.failure_event(kind, message))
+                if kind == probes.ProbeKind.STARTUP and state.result == probes.ProbeResult.SUCCESS:
+                    self._startup_succeeded(life)
+                    return
                 if kind == probes.ProbeKind.READINESS:
                     ready = state.result == probes.ProbeResult.SUCCESS
                     if ready != life.view.ready:
