@@ -462,6 +462,37 @@ def test_startup_gates_and_liveness_restarts(kubectl: Kubectl, tmp_path: Path) -
     kubectl("delete", "pod", "live")
 
 
+STUBBORN = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: stubborn
+  labels: {app: stubborn}
+spec:
+  terminationGracePeriodSeconds: 3
+  containers:
+  - name: c
+    image: busybox
+    command: ["sh", "-c", "trap '' TERM; while true; do sleep 0.2; done"]
+"""
+
+
+def test_graceful_deletion_shows_terminating(kubectl: Kubectl) -> None:
+    kubectl("apply", "-f", "-", input=STUBBORN)
+    eventually(lambda: running_ready(pods(kubectl, "app=stubborn"), 1), what="stubborn ready")
+    started = time.monotonic()
+    kubectl("delete", "pod", "stubborn", "--wait=false")
+    row = re.split(r"\s{2,}", kubectl("get", "pod", "stubborn").strip().splitlines()[1])
+    assert row[2] == "Terminating"
+    eventually(
+        lambda: kubectl.run("get", "pod", "stubborn", check=False).returncode == 1,
+        timeout=20,
+        what="the pod is gone after its grace period",
+    )
+    # the container ignored SIGTERM, so the kubelet waited for the grace period, then killed it
+    assert time.monotonic() - started >= 2.5
+
+
 def test_deleted_pod_is_replaced_and_scale_follows(kubectl: Kubectl) -> None:
     before = {p["metadata"]["name"]: p["status"]["podIP"] for p in pods(kubectl, "app=hostnames")}
     victim = sorted(before)[0]

@@ -20,7 +20,7 @@ import ipaddress
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kubesvc.api import defaults, validation
@@ -355,7 +355,12 @@ class Registry:
         if dry_run:
             return result
         result_meta = metadata(result)
-        if result_meta.get("deletionTimestamp") and not _finalizers(result):
+        # the last finalizer gone from an object being deleted (not one in its grace period)
+        if (
+            result_meta.get("deletionTimestamp")
+            and not result_meta.get("deletionGracePeriodSeconds")
+            and not _finalizers(result)
+        ):
             return await self._remove(res, namespace, name, old, kv.mod_revision)
         data = encode(result)
         if data == encode(old) and not plan.create and not plan.release:
@@ -395,9 +400,13 @@ class Registry:
                 finalizers += list((old.get("spec") or {}).get("finalizers") or [])
             if extra and extra not in finalizers and not old["metadata"].get("deletionTimestamp"):
                 finalizers.append(extra)
+            grace = pod_grace_period(res, old, options)
             if dry_run:
-                return old, not finalizers
+                return old, not finalizers and not grace
             try:
+                if grace:
+                    marked = await self._mark_deleting(res, old, kv, extra, grace)
+                    return marked, False
                 if not finalizers:
                     return await self._remove(res, namespace, name, old, kv.mod_revision), True
                 marked = await self._mark_deleting(res, old, kv, extra)
@@ -429,15 +438,23 @@ class Registry:
             )
 
     async def _mark_deleting(
-        self, res: Resource, old: dict[str, Any], kv: KeyValue, extra: str | None
+        self,
+        res: Resource,
+        old: dict[str, Any],
+        kv: KeyValue,
+        extra: str | None,
+        grace: int = 0,
     ) -> dict[str, Any]:
+        """Set deletionTimestamp (now + the grace period), or shorten a longer one."""
         new = copy.deepcopy(old)
         meta = new["metadata"]
         if extra and extra not in (meta.get("finalizers") or []):
             meta["finalizers"] = [*(meta.get("finalizers") or []), extra]
-        if not meta.get("deletionTimestamp"):
-            meta["deletionTimestamp"] = now_rfc3339(self.clock())
-            meta["deletionGracePeriodSeconds"] = 0
+        current = meta.get("deletionGracePeriodSeconds")
+        if not meta.get("deletionTimestamp") or (isinstance(current, int) and grace < current):
+            deadline = self.clock() + timedelta(seconds=grace)
+            meta["deletionTimestamp"] = now_rfc3339(deadline)
+            meta["deletionGracePeriodSeconds"] = grace
             if res.kind == "Namespace":
                 new.setdefault("status", {})["phase"] = "Terminating"
         if encode(new) == encode(old):
@@ -616,3 +633,24 @@ def _allocatable(svc: dict[str, Any]) -> bool:
         if not isinstance(port.get("nodePort", 0), int) or not isinstance(port.get("port", 0), int):
             return False
     return isinstance(spec.get("healthCheckNodePort", 0), int)
+
+
+def pod_grace_period(res: Resource, pod: dict[str, Any], options: dict[str, Any]) -> int:
+    """The pod strategy's graceful deletion: seconds the kubelet gets to stop a running pod.
+
+    0 (delete at once) for other kinds, pods not bound to a node, finished pods and an explicit
+    gracePeriodSeconds of 0; otherwise the request's value or the pod's
+    terminationGracePeriodSeconds (30 by default)."""
+    if res.kind != "Pod":
+        return 0
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
+        return 0
+    requested = options.get("gracePeriodSeconds")
+    if requested is not None:
+        try:
+            return max(0, int(requested))
+        except (TypeError, ValueError):
+            raise bad_request(f"invalid gracePeriodSeconds: {requested!r}") from None
+    value = spec.get("terminationGracePeriodSeconds", 30)
+    return int(value) if isinstance(value, int) and value > 0 else 0

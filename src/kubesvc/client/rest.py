@@ -180,12 +180,22 @@ class Client:
         await self._call("POST", object_path(pods, namespace, pod, "binding"), body=body)
 
     async def delete(
-        self, res: Resource, namespace: str | None, name: str, *, propagation: str = "Background"
+        self,
+        res: Resource,
+        namespace: str | None,
+        name: str,
+        *,
+        propagation: str = "Background",
+        grace_period: int | None = None,
+        uid: str = "",
     ) -> dict[str, Any]:
+        body: dict[str, Any] = {"propagationPolicy": propagation}
+        if grace_period is not None:
+            body["gracePeriodSeconds"] = grace_period
+        if uid:
+            body["preconditions"] = {"uid": uid}
         result: dict[str, Any] = await self._call(
-            "DELETE",
-            object_path(res, namespace, name),
-            body={"propagationPolicy": propagation},
+            "DELETE", object_path(res, namespace, name), body=body
         )
         return result
 

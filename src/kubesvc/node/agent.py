@@ -66,6 +66,7 @@ class Agent:
         self.secrets = Informer(client, SECRETS)
         self.workers: dict[str, PodWorker] = {}
         self.stopping: set[asyncio.Task[None]] = set()
+        self.terminating: set[str] = set()
         self.ctx = NodeContext(
             node=name,
             node_ip=node.ip,
@@ -98,17 +99,15 @@ class Agent:
         )
 
     async def _sync(self) -> None:
-        wanted = {
-            str(p["metadata"]["uid"]): p
-            for p in self.pods.cache.items()
-            if not p["metadata"].get("deletionTimestamp")
-        }
+        pods = {str(p["metadata"]["uid"]): p for p in self.pods.cache.items()}
+        wanted = {uid: p for uid, p in pods.items() if not p["metadata"].get("deletionTimestamp")}
         for uid in [u for u in self.workers if u not in wanted]:
             worker = self.workers.pop(uid)
-            grace = float((worker.pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
-            task = asyncio.create_task(worker.stop(min(grace, 30.0)))
-            self.stopping.add(task)
-            task.add_done_callback(self.stopping.discard)
+            self.terminating.add(uid)  # before the loop below looks at it
+            self._background(self._terminate(worker, pods.get(uid)))
+        for uid, pod in pods.items():  # terminating pods this agent never ran (it restarted)
+            if uid not in wanted and uid not in self.terminating:
+                self._background(self._finish_delete(pod))
         for uid, pod in wanted.items():
             if uid in self.workers:
                 self.workers[uid].update(pod)
@@ -118,6 +117,37 @@ class Agent:
             worker = PodWorker(self.ctx, pod)
             self.workers[uid] = worker
             await worker.run()
+
+    def _background(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self.stopping.add(task)
+        task.add_done_callback(self.stopping.discard)
+
+    async def _terminate(self, worker: PodWorker, deleting: Obj | None) -> None:
+        """Stop a pod's containers within its grace period, then let the API delete it (the
+        kubelet's part of graceful deletion). `deleting` is None when the pod is already gone."""
+        uid = worker.uid
+        try:
+            meta = (deleting or worker.pod)["metadata"]
+            grace = meta.get("deletionGracePeriodSeconds")
+            if grace is None:
+                grace = (worker.pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+            await worker.stop(float(grace))
+            if deleting is not None:
+                await self._finish_delete(deleting)
+        finally:
+            self.terminating.discard(uid)
+
+    async def _finish_delete(self, pod: Obj) -> None:
+        assert PODS is not None
+        meta = pod["metadata"]
+        try:
+            await self.client.delete(
+                PODS, meta["namespace"], meta["name"], grace_period=0, uid=str(meta["uid"])
+            )
+        except StatusError as exc:
+            if exc.code not in (404, 409):
+                log.warning("deleting pod %s: %s", meta["name"], exc)
 
     async def run(self) -> None:
         await self.registration.register()
