@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 from pathlib import Path
@@ -34,6 +35,11 @@ Obj = dict[str, Any]
 
 def _cluster(data_dir: Path) -> dict[str, Any]:
     return dict(json.loads((data_dir / "cluster.json").read_text()))
+
+
+def dns_address(service_cidr: str) -> str:
+    """The kube-dns Service address: the tenth of the Service range (10.96.0.10), as kubeadm."""
+    return str(ipaddress.ip_network(service_cidr).network_address + 10)
 
 
 def _topology(saved: dict[str, Any]) -> plan.Topology:
@@ -77,6 +83,7 @@ class Agent:
             services=self.services.cache.items,
             lookup=self._lookup,
             publish=self._publish,
+            dns_ip=dns_address(saved["service_cidr"]),
         )
         self._changed = asyncio.Event()
         self.pods.add_handler(lambda old, new: self._changed.set())
