@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -24,11 +23,10 @@ from typing import Any
 from kubesvc.api.resources import lookup
 from kubesvc.apiserver.server import Config, kubeconfig_path, serve
 from kubesvc.client import Client
-from kubesvc.net import plan, topology
+from kubesvc.net import cluster, plan, topology
 from kubesvc.net.plan import Topology
 
 NODES = lookup("", "nodes")
-CLUSTER_FILE = "cluster.json"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,34 +48,23 @@ def say(text: str) -> None:
 
 def cluster_topology(data_dir: Path) -> Topology:
     """The topology of the cluster whose data dir this is (as `up` planned it)."""
-    path = data_dir / CLUSTER_FILE
     try:
-        saved = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise SystemExit(
-            f"error: no cluster in {data_dir}: start one with `kubesvc up --data-dir {data_dir}`"
-        ) from None
-    return plan.plan_topology(
-        saved["cluster"],
-        saved["nodes"],
-        saved["node_cidr"],
-        saved["pod_cidr"],
-        saved["service_cidr"],
-    )
+        return cluster.load(data_dir).topology()
+    except cluster.NoCluster as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
-def _save(data_dir: Path, t: Topology, opts: UpOptions) -> None:
-    record = {
-        "cluster": t.cluster,
-        "nodes": opts.nodes,
-        "node_cidr": opts.node_cidr,
-        "pod_cidr": opts.pod_cidr,
-        "service_cidr": opts.service_cidr,
-        "proxy_mode": opts.proxy_mode,
+def _record(t: Topology, opts: UpOptions) -> cluster.ClusterRecord:
+    return cluster.ClusterRecord(
+        cluster=t.cluster,
+        nodes=opts.nodes,
+        node_cidr=opts.node_cidr,
+        pod_cidr=opts.pod_cidr,
+        service_cidr=opts.service_cidr,
+        proxy_mode=opts.proxy_mode,
         # agents renew their Lease four times per grace period (every 10 s for the default 40 s)
-        "lease_interval": min(10.0, opts.node_monitor_grace_period / 4),
-    }
-    (data_dir / CLUSTER_FILE).write_text(json.dumps(record, indent=2) + "\n")
+        lease_interval=min(10.0, opts.node_monitor_grace_period / 4),
+    )
 
 
 def _start_agent(opts: UpOptions, node: str) -> subprocess.Popen[bytes]:
@@ -157,20 +144,20 @@ async def run_up(opts: UpOptions) -> None:
             "kubesvc apiserver --data-dir DIR"
         )
     opts.data_dir.mkdir(parents=True, exist_ok=True)
-    cluster = plan.cluster_id(opts.data_dir)
+    cluster_id = plan.cluster_id(opts.data_dir)
     started = time.monotonic()
-    say(f"kubesvc up: cluster {cluster}, data dir {opts.data_dir}")
-    left = topology.leftovers(cluster)
+    say(f"kubesvc up: cluster {cluster_id}, data dir {opts.data_dir}")
+    left = topology.leftovers(cluster_id)
     if left:
         say(f"  cleaning what an earlier run left: {len(left)} items")
-        topology.down(cluster)
-    t = plan.plan_topology(cluster, opts.nodes, opts.node_cidr, opts.pod_cidr, opts.service_cidr)
+        topology.down(cluster_id)
+    t = plan.plan_topology(cluster_id, opts.nodes, opts.node_cidr, opts.pod_cidr, opts.service_cidr)
     say(
         f"  network: underlay {opts.node_cidr}, {opts.nodes} node namespaces, "
         f"pods {opts.pod_cidr}, services {opts.service_cidr}"
     )
     topology.up(t)
-    _save(opts.data_dir, t, opts)
+    _record(t, opts).save(opts.data_dir)
     agents: dict[str, subprocess.Popen[bytes]] = {}
     tasks: list[asyncio.Task[None]] = []
     client: Client | None = None
@@ -216,7 +203,7 @@ async def run_up(opts: UpOptions) -> None:
                 await task
         if client is not None:
             await client.close()
-        removed = topology.down(cluster)
+        removed = topology.down(cluster_id)
         say(f"kubesvc up: stopped; removed {len(removed)} network pieces")
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ from typing import Any
 from kubesvc.api.errors import StatusError
 from kubesvc.api.resources import lookup
 from kubesvc.client import Client, Informer
-from kubesvc.net import plan
+from kubesvc.net import cluster
 from kubesvc.node import images
 from kubesvc.node.pod import NodeContext, PodWorker
 from kubesvc.node.registration import NodeInfo, Registration
@@ -33,37 +31,18 @@ SECRETS = lookup("", "secrets")
 Obj = dict[str, Any]
 
 
-def _cluster(data_dir: Path) -> dict[str, Any]:
-    return dict(json.loads((data_dir / "cluster.json").read_text()))
-
-
-def dns_address(service_cidr: str) -> str:
-    """The kube-dns Service address: the tenth of the Service range (10.96.0.10), as kubeadm."""
-    return str(ipaddress.ip_network(service_cidr).network_address + 10)
-
-
-def _topology(saved: dict[str, Any]) -> plan.Topology:
-    return plan.plan_topology(
-        saved["cluster"],
-        saved["nodes"],
-        saved["node_cidr"],
-        saved["pod_cidr"],
-        saved["service_cidr"],
-    )
-
-
 class Agent:
     def __init__(self, client: Client, data_dir: Path, name: str) -> None:
         assert PODS and SERVICES and CONFIGMAPS and SECRETS
         self.client = client
-        saved = _cluster(data_dir)
-        self.topology = _topology(saved)
+        record = cluster.load(data_dir)
+        self.topology = record.topology()
         node = self.topology.node(name)
         self.name = name
         self.registration = Registration(
             client,
             NodeInfo(name=name, internal_ip=node.ip, pod_cidr=node.pod_subnet),
-            lease_interval=float(saved.get("lease_interval", 10.0)),
+            lease_interval=record.lease_interval,
             on_status_posted=self._republish,
         )
         self.pods = Informer(client, PODS, field_selector=f"spec.nodeName={name}")
@@ -83,7 +62,7 @@ class Agent:
             services=self.services.cache.items,
             lookup=self._lookup,
             publish=self._publish,
-            dns_ip=dns_address(saved["service_cidr"]),
+            dns_ip=record.dns_ip,
         )
         self._changed = asyncio.Event()
         self.pods.add_handler(lambda old, new: self._changed.set())
