@@ -236,6 +236,43 @@ def test_seed_002_endpoints(kubectl: Kubectl) -> None:
     eventually(endpoints, what="endpoints list the three pods")
 
 
+def test_kubectl_logs(cluster: Cluster, kubectl: Kubectl) -> None:
+    pod = pods(kubectl, "app=myapp")[0]
+    name, ip = pod["metadata"]["name"], pod["status"]["podIP"]
+    node = pod["spec"]["nodeName"]
+    for _ in range(3):
+        cluster.node_shell(node, "curl", "-s", "--max-time", "5", f"http://{ip}/hostname.html")
+    lines = kubectl("logs", name).splitlines()
+    assert len(lines) >= 3 and all('"GET /hostname.html HTTP/1.1" 200' in ln for ln in lines[-3:])
+    last = kubectl("logs", name, "--tail=1", "--timestamps").splitlines()
+    assert len(last) == 1
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z ", last[0])
+    assert kubectl("logs", "deploy/myapp-deploy", "--tail=1").count("\n") == 1
+    cmd = [
+        KUBECTL,
+        "--kubeconfig",
+        str(kubectl.kubeconfig),
+        "--cache-dir",
+        str(kubectl.cache_dir),
+        "logs",
+        "-f",
+        "--tail=0",
+        name,
+    ]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as follow:
+        try:
+            time.sleep(1.5)
+            cluster.node_shell(node, "curl", "-s", "--max-time", "5", f"http://{ip}/")
+            time.sleep(1.5)
+        finally:
+            follow.terminate()
+            out, _ = follow.communicate(timeout=10)
+    assert b'"GET / HTTP/1.1" 200' in out
+    previous = kubectl.run("logs", name, "-p", check=False)
+    assert previous.returncode == 1
+    assert f'previous terminated container "myapp" in pod "{name}" not found' in previous.stderr
+
+
 REDIS = """\
 apiVersion: v1
 kind: Service

@@ -16,6 +16,7 @@ SUBRESOURCE_VERBS: dict[str, tuple[str, ...]] = {
     "status": ("get", "patch", "update"),
     "scale": ("get", "patch", "update"),
     "binding": ("create",),
+    "log": ("get",),
 }
 
 
@@ -99,7 +100,7 @@ RESOURCES: tuple[Resource, ...] = (
         sub=("status",),
     ),
     _r("", "Node", "nodes", "minions", namespaced=False, short=("no",), sub=("status",)),
-    _r("", "Pod", "pods", "pods", short=("po",), cats=("all",), sub=("status", "binding")),
+    _r("", "Pod", "pods", "pods", short=("po",), cats=("all",), sub=("status", "binding", "log")),
     _r("", "Secret", "secrets", "secrets"),
     _r("", "ServiceAccount", "serviceaccounts", "serviceaccounts", short=("sa",)),
     _r("", "Service", "services", "services/specs", short=("svc",), cats=("all",), sub=("status",)),

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -267,3 +268,20 @@ def remove_etc(netns: str) -> bool:
         return False
     shutil.rmtree(directory, ignore_errors=True)
     return True
+
+
+def listen_socket(netns: str, host: str, port: int) -> socket.socket:
+    """A listening TCP socket bound inside `netns` (a socket keeps the namespace it was made in,
+    so the caller's event loop can serve it from the host namespace)."""
+    made: list[socket.socket] = []
+
+    def create() -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+        made.append(sock)
+
+    in_netns(netns, create)
+    return made[0]

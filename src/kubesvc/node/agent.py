@@ -14,13 +14,16 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
 from kubesvc.api.errors import StatusError
 from kubesvc.api.resources import lookup
 from kubesvc.client import Client, Informer
-from kubesvc.net import cluster
+from kubesvc.net import cluster, ip
 from kubesvc.node import images
 from kubesvc.node.pod import NodeContext, PodWorker
 from kubesvc.node.registration import NodeInfo, Registration
+from kubesvc.node.server import KUBELET_PORT, KubeletServer
 
 log = logging.getLogger("kubesvc.node")
 
@@ -135,7 +138,17 @@ class Agent:
             if exc.code not in (404, 409):
                 log.warning("deleting pod %s: %s", meta["name"], exc)
 
+    async def _serve(self) -> web.AppRunner:
+        """The kubelet endpoint on NODE_IP:10250, inside the node's network namespace."""
+        node = self.topology.node(self.name)
+        sock = await asyncio.to_thread(ip.listen_socket, node.netns, node.ip, KUBELET_PORT)
+        runner = web.AppRunner(KubeletServer(self.ctx.data_dir / "pods").app(), access_log=None)
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        return runner
+
     async def run(self) -> None:
+        runner = await self._serve()
         await self.registration.register()
         informers = [self.pods, self.services, self.configmaps, self.secrets]
         tasks = [asyncio.create_task(i.run()) for i in informers]
@@ -162,6 +175,7 @@ class Agent:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            await runner.cleanup()
 
 
 def _finished(pod: Obj) -> bool:

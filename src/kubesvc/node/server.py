@@ -1,0 +1,112 @@
+"""The node agent's HTTP endpoint (the kubelet's port 10250), served on the node's address.
+
+`GET /containerLogs/NS/POD/CONTAINER?follow=&tailLines=&timestamps=&previous=&sinceSeconds=
+&sinceTime=&limitBytes=` streams a container's log as `text/plain`, as the kubelet does; the API
+server proxies `pods/log` here. The listening socket is made inside the node's network namespace,
+so the API server reaches it at `NODE_IP:10250` like a real kubelet.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from kubesvc.node import logs
+
+KUBELET_PORT = 10250
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.Response(status=status, text=message, content_type="text/plain")
+
+
+def _alive(pid_file: Path) -> bool:
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+async def _healthz(_: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+class KubeletServer:
+    def __init__(self, pods_dir: Path) -> None:
+        self.pods_dir = pods_dir
+
+    def _pod_dir(self, namespace: str, pod: str) -> Path | None:
+        found = sorted(self.pods_dir.glob(f"{namespace}_{pod}_*"), key=lambda p: p.stat().st_mtime)
+        return found[-1] if found else None
+
+    async def container_logs(self, request: web.Request) -> web.StreamResponse:
+        ns, pod, container = (request.match_info[k] for k in ("namespace", "pod", "container"))
+        pod_dir = self._pod_dir(ns, pod)
+        runs = logs.log_files(pod_dir / container) if pod_dir else []
+        query = request.query
+        previous = query.get("previous") == "true"
+        if previous and len(runs) < 2:
+            return _error(
+                400, f'previous terminated container "{container}" in pod "{pod}" not found'
+            )
+        if not runs:
+            return _error(
+                400,
+                f'container "{container}" in pod "{pod}" is waiting to start: ContainerCreating',
+            )
+        path = runs[-2] if previous else runs[-1]
+        since: float | None = None
+        if query.get("sinceSeconds", "").isdigit():
+            since = time.time() - int(query["sinceSeconds"])
+        elif query.get("sinceTime"):
+            try:
+                since = datetime.fromisoformat(
+                    query["sinceTime"].replace("Z", "+00:00")
+                ).timestamp()
+            except ValueError:
+                return _error(400, f"invalid sinceTime: {query['sinceTime']}")
+        tail = int(query["tailLines"]) if query.get("tailLines", "").isdigit() else None
+        limit = int(query["limitBytes"]) if query.get("limitBytes", "").isdigit() else None
+        stamps = query.get("timestamps") == "true"
+        size = path.stat().st_size
+        body = logs.render(
+            logs.select(logs.read_lines(path), since=since, tail=tail), timestamps=stamps
+        )
+        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        sent = await self._send(response, body, limit, 0)
+        if query.get("follow") == "true" and not previous and (limit is None or sent < limit):
+            pid_file = pod_dir / f"{container}.pid" if pod_dir else Path("/nonexistent")
+            async for line in logs.follow(path, size, lambda: _alive(pid_file)):
+                sent = await self._send(
+                    response, logs.render([line], timestamps=stamps), limit, sent
+                )
+                if limit is not None and sent >= limit:
+                    break
+        await response.write_eof()
+        return response
+
+    @staticmethod
+    async def _send(response: web.StreamResponse, data: bytes, limit: int | None, sent: int) -> int:
+        if limit is not None:
+            data = data[: max(0, limit - sent)]
+        if data:
+            await response.write(data)
+        return sent + len(data)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self.container_logs)
+        app.router.add_get("/healthz", _healthz)
+        return app
