@@ -21,6 +21,15 @@ PURE = [
     ROOT / "src/kubesvc/apiserver/paths.py",
     ROOT / "src/kubesvc/apiserver/strategy.py",
     ROOT / "src/kubesvc/lib/duration.py",
+    ROOT / "src/kubesvc/net/plan.py",
+    ROOT / "src/kubesvc/proxy/model.py",
+    ROOT / "src/kubesvc/proxy/iptables/names.py",
+    ROOT / "src/kubesvc/proxy/iptables/render.py",
+    ROOT / "src/kubesvc/node/envvars.py",
+    ROOT / "src/kubesvc/node/expand.py",
+    ROOT / "src/kubesvc/node/resolvconf.py",
+    ROOT / "src/kubesvc/node/podstatus.py",
+    ROOT / "src/kubesvc/node/logs.py",
 ]
 IMPURE = {"subprocess", "socket", "asyncio", "aiohttp", "sqlite3", "threading"}
 

@@ -3,14 +3,12 @@
 Each container's output lives in `POD_DIR/CONTAINER/N.log` (N = its restart count; `N.log.1` is the
 rotated part), one CRI line per record: `TIME STREAM P|F TEXT` (P = partial, joined with what
 follows). `read_lines` parses a file; `select` applies `sinceSeconds`/`sinceTime` and `tailLines`;
-`render` adds timestamps and cuts at `limitBytes`. These are pure; `follow` polls a file for
-new records, which is all `kubectl logs -f` needs.
+`render` adds timestamps. These are pure; the agent's server (`node/server.py`) reads the files
+and follows them.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -80,26 +78,3 @@ def read_lines(path: Path) -> list[LogLine]:
         except FileNotFoundError:
             continue
     return parse(data)[0]
-
-
-async def follow(
-    path: Path, offset: int, running: Callable[[], bool], poll: float = 0.1
-) -> AsyncIterator[LogLine]:
-    """Records appended to `path` after byte `offset`, until the container stops running."""
-    pending = b""
-    while True:
-        try:
-            with path.open("rb") as handle:
-                handle.seek(offset)
-                chunk = handle.read()
-        except FileNotFoundError:
-            return
-        if chunk:
-            offset += len(chunk)
-            lines, pending = parse(pending + chunk)
-            for line in lines:
-                yield line
-            continue
-        if not running():
-            return
-        await asyncio.sleep(poll)

@@ -8,8 +8,10 @@ so the API server reaches it at `NODE_IP:10250` like a real kubelet.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -39,6 +41,29 @@ def _alive(pid_file: Path) -> bool:
 
 async def _healthz(_: web.Request) -> web.Response:
     return web.Response(text="ok")
+
+
+async def follow(
+    path: Path, offset: int, running: Callable[[], bool], poll: float = 0.1
+) -> AsyncIterator[logs.LogLine]:
+    """Records appended to `path` after byte `offset`, until the container stops running."""
+    pending = b""
+    while True:
+        try:
+            with path.open("rb") as handle:
+                handle.seek(offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return
+        if chunk:
+            offset += len(chunk)
+            lines, pending = logs.parse(pending + chunk)
+            for line in lines:
+                yield line
+            continue
+        if not running():
+            return
+        await asyncio.sleep(poll)
 
 
 class KubeletServer:
@@ -88,7 +113,7 @@ class KubeletServer:
         sent = await self._send(response, body, limit, 0)
         if query.get("follow") == "true" and not previous and (limit is None or sent < limit):
             pid_file = pod_dir / f"{container}.pid" if pod_dir else Path("/nonexistent")
-            async for line in logs.follow(path, size, lambda: _alive(pid_file)):
+            async for line in follow(path, size, lambda: _alive(pid_file)):
                 sent = await self._send(
                     response, logs.render([line], timestamps=stamps), limit, sent
                 )

@@ -1,0 +1,1 @@
+"""kube-proxy: Services and EndpointSlices turned into packet rules, one subpackage per mode."""
