@@ -191,8 +191,10 @@ def place(pod: Obj, nodes: list[Obj], pods_by_node: dict[str, list[Obj]]) -> Pla
             reasons[failure[0]] += 1
             resolvable += failure[1]
             continue
-        siblings = sum(1 for p in on_node if owner and controller_uid(p) == owner)
-        score = (siblings, len(on_node), name)
+        # spreading ignores pods being deleted, as the scheduler's spreading plugins do
+        live = [p for p in on_node if not meta(p).get("deletionTimestamp")]
+        siblings = sum(1 for p in live if owner and controller_uid(p) == owner)
+        score = (siblings, len(live), name)
         if best is None or score < best:
             best = score
     if best is None:
