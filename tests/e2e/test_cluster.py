@@ -273,6 +273,44 @@ def test_kubectl_logs(cluster: Cluster, kubectl: Kubectl) -> None:
     assert f'previous terminated container "myapp" in pod "{name}" not found' in previous.stderr
 
 
+def test_cluster_ip_and_node_port_through_iptables(cluster: Cluster, kubectl: Kubectl) -> None:
+    svc = json.loads(kubectl("get", "svc", "hostnames", "-o", "json"))
+    vip = svc["spec"]["clusterIP"]
+    names = {p["metadata"]["name"] for p in pods(kubectl, "app=hostnames")}
+
+    def answered() -> set[str]:
+        seen = set()
+        for _ in range(30):
+            seen.add(cluster.node_shell("node-1", "curl", "-s", "--max-time", "3", f"{vip}:80"))
+        return seen
+
+    # kube-proxy's rules pick among the three pods: every answer is one of them
+    seen = eventually(
+        lambda: (lambda s: s if len(s) >= 2 else None)(answered()),
+        what="the VIP rotates over the pods",
+    )
+    assert seen <= names
+    rules = cluster.node_shell("node-2", "iptables-save", "-t", "nat")
+    assert (
+        "-A KUBE-SERVICES -d " + vip + "/32 -p tcp -m comment --comment "
+        '"default/hostnames:default cluster IP" -m tcp --dport 80 '
+        "-j KUBE-SVC-ODX2UBAZM7RQWOIU"
+    ) in rules
+    assert rules.count("-j DNAT --to-destination ") >= 3
+    kubectl("apply", "-f", str(SEEDS / "myapp-service.yaml"))
+    kubectl("apply", "-f", str(SEEDS / "nodeport.yaml"))
+    node_port = json.loads(kubectl("get", "svc", "myapp", "-o", "json"))["spec"]["ports"][0][
+        "nodePort"
+    ]
+    page = eventually(
+        lambda: cluster.node_shell(
+            "node-3", "curl", "-s", "--max-time", "3", f"localhost:{node_port}"
+        ),
+        what="curl localhost:NODEPORT on a node",
+    )
+    assert page == 'Hello MyApp | Version: v2 | <a href="hostname.html">Pod Name</a>\n'
+
+
 REDIS = """\
 apiVersion: v1
 kind: Service

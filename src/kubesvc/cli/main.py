@@ -111,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     pe.add_argument("-c", "--container", default=None)
     pe.add_argument("pod")
     pe.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
+    px = sub.add_parser("proxy", help="kube-proxy for one node (run inside the node's netns)")
+    px.add_argument("--server", required=True, help="the API server URL")
+    px.add_argument("--node", required=True, help="this node's name")
+    px.add_argument("--node-ip", required=True, help="this node's InternalIP")
+    px.add_argument("--cluster-cidr", default="10.244.0.0/16", help="(default: %(default)s)")
     cm = sub.add_parser("controller-manager", help="run the controllers against an API server")
     _data_dir_arg(cm)
     kc = sub.add_parser("kubeconfig", help="print the kubeconfig of a running API server")
@@ -149,6 +154,14 @@ async def _controller_manager(data_dir: Path) -> None:
 
     async with Client.from_kubeconfig(kubeconfig_path(data_dir)) as client:
         await run(client)
+
+
+async def _proxy(args: argparse.Namespace) -> None:
+    from kubesvc.client import Client
+    from kubesvc.proxy.daemon import IptablesProxier
+
+    async with Client(args.server) as client:
+        await IptablesProxier(client, args.node, args.node_ip, args.cluster_cidr).run()
 
 
 def _run_command(args: argparse.Namespace) -> int:
@@ -191,6 +204,8 @@ def _run_command(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         os.execvpe(argv[0], argv, env)
+    elif args.command == "proxy":
+        asyncio.run(_until_signalled(_proxy(args)))
     elif args.command == "controller-manager":
         asyncio.run(_until_signalled(_controller_manager(args.data_dir)))
     return 0

@@ -67,10 +67,19 @@ def _record(t: Topology, opts: UpOptions) -> cluster.ClusterRecord:
     )
 
 
-def _start_agent(opts: UpOptions, node: str) -> subprocess.Popen[bytes]:
+def _spawn(opts: UpOptions, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    """Start a component process, its output in DATA/logs/NAME.log, its pid in DATA/run."""
     log_dir = opts.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    log = open(log_dir / f"{node}.log", "ab")  # noqa: SIM115 - the child keeps it
+    log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
+    proc = subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True)
+    log.close()
+    (opts.data_dir / "run").mkdir(exist_ok=True)
+    (opts.data_dir / "run" / f"{name}.pid").write_text(f"{proc.pid}\n")
+    return proc
+
+
+def _start_agent(opts: UpOptions, node: str) -> subprocess.Popen[bytes]:
     argv = [
         sys.executable,
         "-m",
@@ -81,11 +90,32 @@ def _start_agent(opts: UpOptions, node: str) -> subprocess.Popen[bytes]:
         "--name",
         node,
     ]
-    proc = subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True)
-    log.close()
-    (opts.data_dir / "run").mkdir(exist_ok=True)
-    (opts.data_dir / "run" / f"{node}.pid").write_text(f"{proc.pid}\n")
-    return proc
+    return _spawn(opts, node, argv)
+
+
+def _start_proxy(opts: UpOptions, t: Topology, node: str) -> subprocess.Popen[bytes]:
+    """kube-proxy for `node`, inside the node's namespace, talking to the API server over the
+    underlay (as a cluster node's kube-proxy does)."""
+    n = t.node(node)
+    argv = [
+        "ip",
+        "netns",
+        "exec",
+        n.netns,
+        sys.executable,
+        "-m",
+        "kubesvc.cli.main",
+        "proxy",
+        "--server",
+        f"http://{t.host_ip}:{opts.port}",
+        "--node",
+        node,
+        "--node-ip",
+        n.ip,
+        "--cluster-cidr",
+        opts.pod_cidr,
+    ]
+    return _spawn(opts, f"proxy-{node}", argv)
 
 
 def _stop_agents(agents: dict[str, subprocess.Popen[bytes]], grace: float = 15.0) -> None:
@@ -185,7 +215,8 @@ async def run_up(opts: UpOptions) -> None:
         )
         for node in t.nodes:
             agents[node.name] = _start_agent(opts, node.name)
-        say(f"  node agents: {', '.join(agents)}")
+            agents[f"proxy-{node.name}"] = _start_proxy(opts, t, node.name)
+        say(f"  node agents and proxies (iptables mode): {', '.join(n.name for n in t.nodes)}")
         await _wait_nodes(client, [n.name for n in t.nodes], opts.node_ready_timeout, agents)
         say(
             f"cluster ready in {time.monotonic() - started:.1f}s\n\nUse it:\n"
