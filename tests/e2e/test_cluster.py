@@ -297,6 +297,23 @@ def test_cluster_ip_and_node_port_through_iptables(cluster: Cluster, kubectl: Ku
         "-j KUBE-SVC-ODX2UBAZM7RQWOIU"
     ) in rules
     assert rules.count("-j DNAT --to-destination ") >= 3
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kubesvc.cli.main",
+            "rules",
+            "--data-dir",
+            str(cluster.data_dir),
+            "node-2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        cwd=ROOT,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "-A KUBE-SVC-ODX2UBAZM7RQWOIU " in shown.stdout and shown.stdout.startswith("*filter")
     kubectl("apply", "-f", str(SEEDS / "myapp-service.yaml"))
     kubectl("apply", "-f", str(SEEDS / "nodeport.yaml"))
     node_port = json.loads(kubectl("get", "svc", "myapp", "-o", "json"))["spec"]["ports"][0][

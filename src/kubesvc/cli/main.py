@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     px.add_argument("--node", required=True, help="this node's name")
     px.add_argument("--node-ip", required=True, help="this node's InternalIP")
     px.add_argument("--cluster-cidr", default="10.244.0.0/16", help="(default: %(default)s)")
+    rules = sub.add_parser("rules", help="print the iptables rules kube-proxy keeps on a node")
+    _data_dir_arg(rules)
+    rules.add_argument("node", nargs="?", default="node-1", help="(default: %(default)s)")
     cm = sub.add_parser("controller-manager", help="run the controllers against an API server")
     _data_dir_arg(cm)
     kc = sub.add_parser("kubeconfig", help="print the kubeconfig of a running API server")
@@ -164,6 +167,25 @@ async def _proxy(args: argparse.Namespace) -> None:
         await IptablesProxier(client, args.node, args.node_ip, args.cluster_cidr).run()
 
 
+async def _rules(data_dir: Path, node: str) -> str:
+    """The rules the node's proxy writes, rendered from the live objects (pure render)."""
+    from kubesvc.api.resources import lookup
+    from kubesvc.client import Client
+    from kubesvc.net import cluster
+    from kubesvc.proxy.daemon import desired_state
+    from kubesvc.proxy.iptables.render import render
+
+    record = cluster.load(data_dir)
+    target = record.topology().node(node)
+    services, slices = lookup("", "services"), lookup("discovery.k8s.io", "endpointslices")
+    assert services is not None and slices is not None
+    async with Client.from_kubeconfig(data_dir / "kubeconfig") as client:
+        svc = (await client.list(services))["items"]
+        eps = (await client.list(slices))["items"]
+    ports, endpoints = desired_state(svc, eps, node)
+    return render(ports, endpoints, node_ip=target.ip, cluster_cidr=record.pod_cidr)
+
+
 def _run_command(args: argparse.Namespace) -> int:
     if args.command == "apiserver":
         from kubesvc.apiserver.server import serve
@@ -206,6 +228,8 @@ def _run_command(args: argparse.Namespace) -> int:
         os.execvpe(argv[0], argv, env)
     elif args.command == "proxy":
         asyncio.run(_until_signalled(_proxy(args)))
+    elif args.command == "rules":
+        sys.stdout.write(asyncio.run(_rules(args.data_dir.resolve(), args.node)))
     elif args.command == "controller-manager":
         asyncio.run(_until_signalled(_controller_manager(args.data_dir)))
     return 0
@@ -248,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
                 "Stop it, or pick another with --port"
             )
         print(f"error: {exc}{hint}", file=sys.stderr)
+        return 1
+    except (LookupError, ValueError) as exc:  # no such cluster or node, a bad CIDR
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     except RuntimeError as exc:  # TopologyError and start-up failures say what to do
         print(f"error: {exc}", file=sys.stderr)
