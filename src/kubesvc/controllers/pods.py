@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kubesvc.api.meta import now_rfc3339, parse_time
+from kubesvc.api.selectors import LabelSelector, label_selector_from_dict
 
 Obj = dict[str, Any]
 
@@ -174,3 +175,11 @@ def with_condition(pod: Obj, new: Obj, now: datetime) -> Obj | None:
         conditions = [cond if c.get("type") == kind else c for c in conditions]
     result.setdefault("status", {})["conditions"] = conditions
     return result
+
+
+def selector_of(obj: Obj) -> LabelSelector:
+    """A workload's `spec.selector`; an unparsable one selects nothing."""
+    try:
+        return label_selector_from_dict(spec(obj).get("selector"))
+    except ValueError:
+        return LabelSelector(nothing=True)

@@ -59,3 +59,17 @@ def pod_changed(old: Obj | None, new: Obj | None) -> bool:
     if old is None or new is None:
         return True
     return endpoint_view(old) != endpoint_view(new)
+
+
+def services_to_resync(services_in_ns: list[Obj], old: Obj | None, new: Obj | None) -> list[str]:
+    """Keys (`ns/name`) of the Services whose endpoints a pod change may alter: those selecting
+    the pod before or after the change; none when nothing endpoints show has changed."""
+    if not pod_changed(old, new):
+        return []
+    keys = set()
+    for pod in (old, new):
+        if pod is None:
+            continue
+        for service in selecting(services_in_ns, pod):
+            keys.add(f"{meta(service).get('namespace')}/{meta(service).get('name')}")
+    return sorted(keys)

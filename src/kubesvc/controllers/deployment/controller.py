@@ -18,7 +18,6 @@ import copy
 from typing import Any
 
 from kubesvc.api.errors import StatusError
-from kubesvc.api.selectors import LabelSelector, label_selector_from_dict
 from kubesvc.client import Client, key_of
 from kubesvc.controllers.deployment import util as du
 from kubesvc.controllers.deployment.planner import Action, plan
@@ -31,20 +30,13 @@ from kubesvc.controllers.owners import (
     new_controller_ref,
     release_patch,
 )
-from kubesvc.controllers.pods import is_deleting, meta, spec, uid_of
+from kubesvc.controllers.pods import is_deleting, meta, selector_of, spec, uid_of
 from kubesvc.controllers.tracker import WriteTracker
 from kubesvc.controllers.worker import QueueWorker, StaleCache
 from kubesvc.lib.runner import Clock, RealClock
 
 Obj = dict[str, Any]
 SMP = "application/strategic-merge-patch+json"
-
-
-def selector_of(obj: Obj) -> LabelSelector:
-    try:
-        return label_selector_from_dict(spec(obj).get("selector"))
-    except ValueError:
-        return LabelSelector(nothing=True)
 
 
 class DeploymentController:

@@ -19,7 +19,10 @@ from kubesvc.client import Client, key_of
 from kubesvc.controllers.endpointslice.reconciler import reconcile
 from kubesvc.controllers.informers import RESOURCES, SERVICE_NAME_LABEL, SharedInformers
 from kubesvc.controllers.pods import is_deleting, meta
-from kubesvc.controllers.services import pod_changed, selecting, service_selector
+from kubesvc.controllers.services import (
+    service_selector,
+    services_to_resync,
+)
 from kubesvc.controllers.tracker import WriteTracker
 from kubesvc.controllers.worker import QueueWorker, StaleCache
 from kubesvc.lib.runner import Clock, RealClock
@@ -59,14 +62,9 @@ class EndpointSliceController:
         self.worker.enqueue(key_of(new or old or {}))
 
     def on_pod(self, old: Obj | None, new: Obj | None) -> None:
-        if not pod_changed(old, new):
-            return
-        pod = new or old or {}
-        services = self.informers.services.cache.by_index(
-            "namespace", str(meta(pod).get("namespace") or "")
-        )
-        keys = {key_of(s) for p in (old, new) if p is not None for s in selecting(services, p)}
-        for key in sorted(keys):
+        namespace = str(meta(new or old or {}).get("namespace") or "")
+        services = self.informers.services.cache.by_index("namespace", namespace)
+        for key in services_to_resync(services, old, new):
             self.worker.enqueue(key)
 
     def on_slice(self, old: Obj | None, new: Obj | None) -> None:

@@ -15,7 +15,6 @@ import asyncio
 from typing import Any
 
 from kubesvc.api.errors import StatusError
-from kubesvc.api.selectors import LabelSelector, label_selector_from_dict
 from kubesvc.client import Client, key_of
 from kubesvc.controllers.events import Recorder
 from kubesvc.controllers.informers import RESOURCES, SharedInformers
@@ -26,7 +25,15 @@ from kubesvc.controllers.owners import (
     new_controller_ref,
     release_patch,
 )
-from kubesvc.controllers.pods import is_deleting, is_pod_active, is_pod_ready, meta, spec, uid_of
+from kubesvc.controllers.pods import (
+    is_deleting,
+    is_pod_active,
+    is_pod_ready,
+    meta,
+    selector_of,
+    spec,
+    uid_of,
+)
 from kubesvc.controllers.replicaset import plan
 from kubesvc.controllers.tracker import Expectations
 from kubesvc.controllers.worker import QueueWorker
@@ -36,13 +43,6 @@ Obj = dict[str, Any]
 
 BURST_REPLICAS = 500
 SMP = "application/strategic-merge-patch+json"
-
-
-def selector_of(rs: Obj) -> LabelSelector:
-    try:
-        return label_selector_from_dict(spec(rs).get("selector"))
-    except ValueError:
-        return LabelSelector(nothing=True)
 
 
 class ReplicaSetController:
