@@ -118,6 +118,31 @@ def _start_proxy(opts: UpOptions, t: Topology, node: str) -> subprocess.Popen[by
     return _spawn(opts, f"proxy-{node}", argv)
 
 
+def stale_components(data_dir: Path) -> list[int]:
+    """Pids of component processes an earlier `up` on this data dir left running (it crashed):
+    those recorded in DATA/run whose command line still names this data dir."""
+    found = []
+    for pid_file in sorted((data_dir / "run").glob("*.pid")):
+        try:
+            pid = int(pid_file.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        words = [w.decode(errors="replace") for w in cmdline]
+        if "kubesvc.cli.main" in words and str(data_dir) in words:
+            found.append(pid)
+    return found
+
+
+def _kill_stale(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+        time.sleep(0.05)
+
+
 def _stop_agents(agents: dict[str, subprocess.Popen[bytes]], grace: float = 15.0) -> None:
     for proc in agents.values():
         if proc.poll() is None:
@@ -177,9 +202,11 @@ async def run_up(opts: UpOptions) -> None:
     cluster_id = plan.cluster_id(opts.data_dir)
     started = time.monotonic()
     say(f"kubesvc up: cluster {cluster_id}, data dir {opts.data_dir}")
+    stale = stale_components(opts.data_dir)
     left = topology.leftovers(cluster_id)
-    if left:
-        say(f"  cleaning what an earlier run left: {len(left)} items")
+    if stale or left:
+        say(f"  cleaning what an earlier run left: {len(stale)} processes, {len(left)} items")
+        _kill_stale(stale)
         topology.down(cluster_id)
     t = plan.plan_topology(cluster_id, opts.nodes, opts.node_cidr, opts.pod_cidr, opts.service_cidr)
     say(
