@@ -328,6 +328,19 @@ def test_cluster_ip_and_node_port_through_iptables(cluster: Cluster, kubectl: Ku
     assert page == 'Hello MyApp | Version: v2 | <a href="hostname.html">Pod Name</a>\n'
 
 
+def test_kubectl_exec(kubectl: Kubectl) -> None:
+    name = pods(kubectl, "app=myapp")[0]["metadata"]["name"]
+    assert kubectl("exec", name, "--", "hostname") == f"{name}\n"
+    result = kubectl.run(
+        "exec", name, "--", "sh", "-c", "echo out; echo err >&2; exit 3", check=False
+    )
+    assert (result.returncode, result.stdout) == (3, "out\n")
+    assert "err\n" in result.stderr and "command terminated with exit code 3" in result.stderr
+    assert kubectl("exec", "-i", name, "--", "cat", input="piped stdin\n") == "piped stdin\n"
+    env = kubectl("exec", name, "--", "env")
+    assert "KUBERNETES_SERVICE_HOST=10.96.0.1" in env.splitlines()
+
+
 REDIS = """\
 apiVersion: v1
 kind: Service

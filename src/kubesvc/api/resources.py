@@ -17,6 +17,7 @@ SUBRESOURCE_VERBS: dict[str, tuple[str, ...]] = {
     "scale": ("get", "patch", "update"),
     "binding": ("create",),
     "log": ("get",),
+    "exec": ("create", "get"),
 }
 
 
@@ -100,7 +101,15 @@ RESOURCES: tuple[Resource, ...] = (
         sub=("status",),
     ),
     _r("", "Node", "nodes", "minions", namespaced=False, short=("no",), sub=("status",)),
-    _r("", "Pod", "pods", "pods", short=("po",), cats=("all",), sub=("status", "binding", "log")),
+    _r(
+        "",
+        "Pod",
+        "pods",
+        "pods",
+        short=("po",),
+        cats=("all",),
+        sub=("status", "binding", "log", "exec"),
+    ),
     _r("", "Secret", "secrets", "secrets"),
     _r("", "ServiceAccount", "serviceaccounts", "serviceaccounts", short=("sa",)),
     _r("", "Service", "services", "services/specs", short=("svc",), cats=("all",), sub=("status",)),

@@ -35,7 +35,7 @@ from kubesvc.api.selectors import (
     parse_label_selector,
 )
 from kubesvc.apiserver import discovery
-from kubesvc.apiserver.nodeproxy import proxy_log
+from kubesvc.apiserver.nodeproxy import proxy_exec, proxy_log
 from kubesvc.apiserver.paths import Target, parse
 from kubesvc.apiserver.registry import Registry, Selectors
 from kubesvc.apiserver.watch import serve_watch
@@ -118,6 +118,10 @@ class ApiHandler:
             return await self._scale(request, target, query)
         if target.subresource == "binding":
             return await self._bind(request, target, query)
+        if target.subresource == "exec":
+            if request.method not in ("GET", "POST") or target.name is None:
+                raise method_not_allowed()
+            return await proxy_exec(request, self.registry, target, query)
         if target.subresource == "log":
             if request.method != "GET" or target.name is None:
                 raise method_not_allowed()

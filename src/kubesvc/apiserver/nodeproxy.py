@@ -5,6 +5,8 @@ publishes (`status.daemonEndpoints.kubeletEndpoint.Port`, 10250), like a kubelet
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -104,3 +106,69 @@ async def proxy_log(
             "InternalError",
             f'Get "{url}": the node agent of {node_name} did not answer: {exc}',
         ) from None
+
+
+EXEC_PROTOCOL = "v5.channel.k8s.io"
+
+
+async def proxy_exec(
+    request: web.Request, registry: Registry, target: Target, query: Query
+) -> web.StreamResponse:
+    """pods/exec: checks before the upgrade answer Status errors; then kubectl's WebSocket is
+    relayed frame by frame to the node agent's /exec (same v5 channel protocol)."""
+    assert target.name is not None
+    pod = await registry.get(target.resource, target.namespace, target.name)
+    container = pick_container(pod, query.get("container"))
+    phase = (pod.get("status") or {}).get("phase")
+    node_name = (pod.get("spec") or {}).get("nodeName")
+    if phase in ("Succeeded", "Failed"):
+        raise bad_request(
+            f"cannot exec into a container in a completed pod; current phase is {phase}"
+        )
+    if not node_name:
+        raise bad_request(f"pod {target.name} does not have a host assigned")
+    if _waiting(pod, container):
+        raise bad_request(f'unable to upgrade connection: container not found ("{container}")')
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        raise StatusError(400, "BadRequest", "Upgrade request required")
+    address = await node_address(registry, node_name)
+    params = [("command", c) for c in request.query.getall("command", [])]
+    params += [(k, "true") for k in ("stdin", "stdout", "stderr", "tty") if query.flag(k)]
+    url = f"http://{address}/exec/{target.namespace}/{target.name}/{container}?" + urlencode(params)
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=5))
+    try:
+        try:
+            upstream = await session.ws_connect(url, protocols=(EXEC_PROTOCOL,), max_msg_size=0)
+        except aiohttp.WSServerHandshakeError as exc:
+            raise bad_request(f"error dialing the node agent: {exc.message}") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise StatusError(
+                500, "InternalError", f"the node agent of {node_name} did not answer: {exc}"
+            ) from None
+        downstream = web.WebSocketResponse(protocols=(EXEC_PROTOCOL,), max_msg_size=0)
+        await downstream.prepare(request)
+        await _relay(downstream, upstream)
+        return downstream
+    finally:
+        await session.close()
+
+
+async def _relay(
+    downstream: web.WebSocketResponse, upstream: aiohttp.ClientWebSocketResponse
+) -> None:
+    async def client_to_node() -> None:
+        async for msg in downstream:
+            if msg.type == aiohttp.WSMsgType.BINARY:
+                await upstream.send_bytes(msg.data)
+
+    forward = asyncio.create_task(client_to_node())
+    try:
+        async for msg in upstream:
+            if msg.type == aiohttp.WSMsgType.BINARY:
+                await downstream.send_bytes(msg.data)
+    finally:
+        forward.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await forward
+        await upstream.close()
+        await downstream.close()

@@ -57,6 +57,23 @@ def process_env(pid: int) -> dict[str, str]:
     return {k.decode(errors="replace"): v.decode(errors="replace") for k, v in pairs}
 
 
+def sandbox_of(pod_dir: Path) -> Sandbox:
+    netns, ip = [*(pod_dir / "sandbox").read_text().split(), "", ""][:2]
+    return Sandbox(pod_dir=pod_dir, netns=netns, ip=ip)
+
+
+def command_in(
+    pod_dir: Path, container: str | None, argv: list[str]
+) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment that run `argv` in the pod whose agent directory is `pod_dir`."""
+    try:
+        sandbox = sandbox_of(pod_dir)
+    except OSError:
+        raise PodExecError(f"the pod in {pod_dir} has no sandbox yet") from None
+    env = process_env(sandbox.container_pid(container))
+    return podnet.exec_argv(sandbox.netns, argv, env.get("HOSTNAME")), env
+
+
 def exec_command(
     data_dir: Path, namespace: str, pod: str, container: str | None, argv: list[str]
 ) -> tuple[list[str], dict[str, str]]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from kubesvc.node import logs
+from kubesvc.node import execstream, logs, podexec
 
 KUBELET_PORT = 10250
 
@@ -122,6 +122,28 @@ class KubeletServer:
         await response.write_eof()
         return response
 
+    async def exec(self, request: web.Request) -> web.StreamResponse:
+        """Run a command in the pod (the kubelet's /exec), streams over WebSocket v5."""
+        ns, pod, container = (request.match_info[k] for k in ("namespace", "pod", "container"))
+        query = request.query
+        command = query.getall("command", [])
+        pod_dir = self._pod_dir(ns, pod)
+        if pod_dir is None or not command:
+            what = "no command" if pod_dir else f'pod "{pod}" is not running on this node'
+            return _error(400, what)
+        try:
+            argv, env = podexec.command_in(pod_dir, container, list(command))
+        except podexec.PodExecError as exc:
+            return _error(400, str(exc))
+        ws = web.WebSocketResponse(protocols=(execstream.PROTOCOL,), max_msg_size=0)
+        await ws.prepare(request)
+        flag = {k: query.get(k) in ("true", "1") for k in ("tty", "stdin", "stderr")}
+        await execstream.run(
+            ws, argv, env, tty=flag["tty"], stdin=flag["stdin"], stderr=flag["stderr"]
+        )
+        await ws.close()
+        return ws
+
     @staticmethod
     async def _send(response: web.StreamResponse, data: bytes, limit: int | None, sent: int) -> int:
         if limit is not None:
@@ -134,4 +156,5 @@ class KubeletServer:
         app = web.Application()
         app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self.container_logs)
         app.router.add_get("/healthz", _healthz)
+        app.router.add_get("/exec/{namespace}/{pod}/{container}", self.exec)
         return app
