@@ -339,6 +339,19 @@ def test_kubectl_exec(kubectl: Kubectl) -> None:
     assert kubectl("exec", "-i", name, "--", "cat", input="piped stdin\n") == "piped stdin\n"
     env = kubectl("exec", name, "--", "env")
     assert "KUBERNETES_SERVICE_HOST=10.96.0.1" in env.splitlines()
+    # -it under a real pseudo-terminal (script(1)): the pod gets a tty of the terminal's size
+    kube = (
+        f"{KUBECTL} --kubeconfig {kubectl.kubeconfig} --cache-dir {kubectl.cache_dir} "
+        f"exec -it {name} -- sh -c 'tty; stty size; exit 4'"
+    )
+    shown = subprocess.run(
+        ["script", "-qec", f"stty cols 101 rows 31; {kube}", "/dev/null"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert shown.returncode == 4
+    assert "/dev/pts/" in shown.stdout and "31 101" in shown.stdout
 
 
 REDIS = """\
