@@ -577,6 +577,8 @@ def test_startup_gates_and_liveness_restarts(kubectl: Kubectl, tmp_path: Path) -
     )
     alive.write_text("ok")
     eventually(lambda: container().get("ready"), what="ready again after the restart")
+    # the restarted container's log is a new one; the first run's is `--previous`
+    assert kubectl.run("logs", "live", "-p").returncode == 0
     kubectl("delete", "pod", "live")
 
 

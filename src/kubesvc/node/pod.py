@@ -62,6 +62,7 @@ class ContainerLife:
     spec: Obj
     view: ContainerView
     process: runtime.Process | None = None
+    runs: int = 0  # processes started so far; names the log file of each run
     started: bool = True  # false until a startup probe succeeds
 
 
@@ -201,8 +202,9 @@ class PodWorker:
                 self.mark()
                 await asyncio.sleep(10)
                 continue
-            log_path = self.log_dir / name / f"{life.view.restart_count}.log"
+            log_path = self.log_dir / name / f"{life.runs}.log"
             life.process = await runtime.start(argv, env, log_path)
+            life.runs += 1
             (self.log_dir / f"{name}.pid").write_text(f"{life.process.pid}\n")
             container_id = f"{self.uid.replace('-', '')[:12]}-{name}-{life.process.pid}"
             life.view = life.view.run(
