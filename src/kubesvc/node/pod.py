@@ -171,6 +171,9 @@ class PodWorker:
             "HOSTNAME": spec.get("hostname") or meta["name"],
             "HOME": "/root",
         }
+        entry = self.ctx.image_table.lookup(container.get("image", ""))
+        if entry is not None:
+            base.update(entry.env)  # the image's ENV; the container's own env wins
         base.update(pairs)
         return base
 
