@@ -666,7 +666,3 @@ def test_stopped_node_agent_turns_node_not_ready(cluster: Cluster, kubectl: Kube
     finally:
         os.kill(pid, signal.SIGCONT)
     eventually(lambda: status() == "Ready", timeout=90, what="node-3 Ready again")
-
-
-def test_kubectl_available() -> None:
-    assert subprocess.run([KUBECTL, "version", "--client"], capture_output=True).returncode == 0

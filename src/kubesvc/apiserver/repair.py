@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -221,26 +220,23 @@ class Repair:
         except StatusError as exc:
             log.warning("repair could not record an event: %s", exc)
 
+    def log_pass(self, actions: Actions) -> None:
+        log.info(
+            "repair pass restored=%d suspected_leaks=%d warnings=%d freed=%d",
+            len(actions.restore),
+            len(actions.leaked),
+            len(actions.warnings),
+            len(self.freed),
+        )
+
     async def run(self) -> None:
+        """Pass after pass, every `interval` seconds (the first pass is the caller's)."""
         while True:
+            await asyncio.sleep(self.interval)
             try:
-                await self.run_once()
+                actions = await self.run_once()
             except Exception:
                 log.exception("repair pass failed")
-            await asyncio.sleep(self.interval)
-
-
-def describe(actions: Actions) -> dict[str, Any]:
-    """A JSON-able summary of a pass (for logs and `kubesvc repair`)."""
-    return {
-        "restored": sorted(actions.restore),
-        "leaked": actions.leaked,
-        "warnings": [
-            {"service": "/".join(_ref(w.service)), "reason": w.reason, "message": w.message}
-            for w in actions.warnings
-        ],
-    }
-
-
-def dumps(actions: Actions) -> str:
-    return json.dumps(describe(actions), indent=2)
+                continue
+            if actions.leaked or actions.warnings or actions.restore:
+                self.log_pass(actions)

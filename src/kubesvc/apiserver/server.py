@@ -17,12 +17,12 @@ from pathlib import Path
 from aiohttp import web
 
 from kubesvc.apiserver import namespaces
-from kubesvc.apiserver.allocation import IP_PREFIX, PORT_PREFIX, Allocator, IPRange, PortRange
+from kubesvc.apiserver.allocation import Allocator, IPRange, PortRange
 from kubesvc.apiserver.bootstrap import bootstrap
 from kubesvc.apiserver.gc import GarbageCollector
 from kubesvc.apiserver.http import build_app
 from kubesvc.apiserver.registry import Registry
-from kubesvc.apiserver.repair import Repair, describe
+from kubesvc.apiserver.repair import Repair
 from kubesvc.store import open_store
 
 log = logging.getLogger("kubesvc.apiserver")
@@ -82,20 +82,9 @@ async def serve(config: Config, started: asyncio.Event | None = None) -> None:
         allocator = Allocator(
             IPRange.parse(config.service_cidr), PortRange.parse(config.node_port_range)
         )
-        allocator.reset(
-            [kv.key for kv in (await store.list(IP_PREFIX)).items],
-            [kv.key for kv in (await store.list(PORT_PREFIX)).items],
-        )
         registry = Registry(store, allocator)
         repair = Repair(registry, config.repair_interval)
-        actions = await repair.run_once()
-        summary = describe(actions)
-        log.info(
-            "repair pass restored=%d suspected_leaks=%d warnings=%d",
-            len(summary["restored"]),
-            len(summary["leaked"]),
-            len(summary["warnings"]),
-        )
+        repair.log_pass(await repair.run_once())  # also fills the allocator's hint
         runner = web.AppRunner(build_app(registry), access_log=None, handler_cancellation=True)
         await runner.setup()
         site = web.TCPSite(runner, config.bind_address, config.port, reuse_address=True)
@@ -105,7 +94,7 @@ async def serve(config: Config, started: asyncio.Event | None = None) -> None:
             await web.TCPSite(runner, address, port, reuse_address=True).start()
         advertise = config.advertise_address or config.bind_address
         await bootstrap(registry, advertise, port)
-        tasks.append(asyncio.create_task(_repeat(repair, config.repair_interval)))
+        tasks.append(asyncio.create_task(repair.run()))
         tasks.append(asyncio.create_task(namespaces.run(registry)))
         tasks.append(asyncio.create_task(GarbageCollector(registry).run()))
         path = write_kubeconfig(config.data_dir, f"http://{_host(config.bind_address)}:{port}")
@@ -124,25 +113,6 @@ async def serve(config: Config, started: asyncio.Event | None = None) -> None:
         if runner is not None:
             await runner.cleanup()
         await store.close()
-
-
-async def _repeat(repair: Repair, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            actions = await repair.run_once()
-        except Exception:
-            log.exception("repair pass failed")
-            continue
-        if actions.leaked or actions.warnings or actions.restore or repair.freed:
-            summary = describe(actions)
-            log.info(
-                "repair pass restored=%d suspected_leaks=%d warnings=%d freed=%d",
-                len(summary["restored"]),
-                len(summary["leaked"]),
-                len(summary["warnings"]),
-                len(repair.freed),
-            )
 
 
 def _bound_port(runner: web.AppRunner) -> int | None:
