@@ -15,157 +15,37 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import KUBECTL, ROOT, Kubectl, free_port
+from tests.conftest import KUBECTL, ROOT, Kubectl
+from tests.e2e.harness import (
+    SEEDS,
+    Cluster,
+    cluster_kubectl,
+    eventually,
+    pods,
+    run_cluster,
+    running_ready,
+)
 
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(os.geteuid() != 0, reason="kubesvc up needs root for network namespaces"),
 ]
 
-SEEDS = ROOT / "tests" / "fixtures" / "seeds"
-
-
-class Cluster:
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.log = data_dir / "up.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 90) -> None:
-        with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "kubesvc.cli.main",
-                    "up",
-                    "--data-dir",
-                    str(self.data_dir),
-                    "--nodes",
-                    "3",
-                    "--port",
-                    str(self.port),
-                    "--node-monitor-grace-period",
-                    "5",
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if "cluster ready" in self.log.read_text(errors="replace"):
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        self.stop()
-        raise AssertionError(f"kubesvc up did not get ready:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.proc = None
-
-    def node_shell(self, node: str, *cmd: str, timeout: float = 20) -> str:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "kubesvc.cli.main",
-                "node-shell",
-                "--data-dir",
-                str(self.data_dir),
-                node,
-                "--",
-                *cmd,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            cwd=ROOT,
-        )
-        assert result.returncode == 0, result.stderr
-        return result.stdout
-
-    def cluster_id(self) -> str:
-        return str(json.loads((self.data_dir / "cluster.json").read_text())["cluster"])
-
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    c = Cluster(tmp_path_factory.mktemp("cluster"))
-    c.start()
-    try:
-        yield c
-    finally:
-        ident = c.cluster_id()
-        c.stop()
-        left = [
-            ns
-            for ns in subprocess.run(
-                ["ip", "netns", "list"], capture_output=True, text=True
-            ).stdout.split()
-            if f"ks-{ident}-" in ns
-        ]
-        assert left == [], f"namespaces left behind: {left}\n{c.log.read_text()}"
-        links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-        routes = subprocess.run(["ip", "route"], capture_output=True, text=True).stdout
-        assert ident not in links and ident not in routes
-        assert not (
-            Path("/etc/netns").exists()
-            and [p for p in Path("/etc/netns").iterdir() if ident in p.name]
-        )
+    yield from run_cluster(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def kubectl(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
-    k = Kubectl(cluster.data_dir / "kubeconfig", tmp_path_factory.mktemp("kubectl-cache"))
-    STATE[:] = [
-        lambda: k.run("get", "pods", "-o", "wide", check=False).stdout,
-        lambda: k.run("get", "endpointslices", check=False).stdout,
-    ]
-    return k
-
-
-STATE: list[Callable[[], str]] = []  # what to print when a wait times out
-
-
-def eventually(check: Callable[[], Any], timeout: float = 60, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.3)
-    state = "\n".join(show() for show in STATE)
-    raise AssertionError(f"not reached in {timeout}s: {what} (last: {last!r})\n{state}")
-
-
-def pods(kubectl: Kubectl, selector: str) -> list[dict[str, Any]]:
-    items = json.loads(kubectl("get", "pods", "-l", selector, "-o", "json"))["items"]
-    return list(items)
-
-
-def running_ready(items: list[dict[str, Any]], count: int) -> bool:
-    def ready(p: dict[str, Any]) -> bool:
-        conds = {c["type"]: c["status"] for c in p["status"].get("conditions") or []}
-        return p["status"].get("phase") == "Running" and conds.get("Ready") == "True"
-
-    return len(items) == count and all(ready(p) for p in items)
+    return cluster_kubectl(cluster, tmp_path_factory)
 
 
 def test_nodes_ready(kubectl: Kubectl) -> None:

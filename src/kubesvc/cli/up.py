@@ -20,13 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kubesvc.api.errors import StatusError
 from kubesvc.api.resources import lookup
 from kubesvc.apiserver.server import Config, kubeconfig_path, serve
+from kubesvc.cli import addons
 from kubesvc.client import Client
 from kubesvc.net import cluster, plan, topology
 from kubesvc.net.plan import Topology
 
 NODES = lookup("", "nodes")
+ENDPOINTS = lookup("", "endpoints")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,6 +43,7 @@ class UpOptions:
     port: int
     node_ready_timeout: float = 60.0
     node_monitor_grace_period: float = 40.0
+    dns_ready_timeout: float = 60.0
 
 
 def say(text: str) -> None:
@@ -189,6 +193,27 @@ async def _wait_nodes(
         await asyncio.sleep(0.2)
 
 
+async def _wait_dns(client: Client, timeout: float) -> None:
+    """Wait until the kube-dns Service has a ready endpoint (a CoreDNS pod answered /ready);
+    a slow DNS is reported, not fatal: the cluster works, names resolve once it is ready."""
+    assert ENDPOINTS is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            ep = await client.get(ENDPOINTS, "kube-system", "kube-dns")
+        except StatusError:
+            ep = {}
+        ready = [a for s in ep.get("subsets") or [] for a in s.get("addresses") or []]
+        if ready:
+            say(f"  cluster DNS ready ({len(ready)} of 2 coredns pods)")
+            return
+        await asyncio.sleep(0.2)
+    say(
+        f"  warning: no coredns pod ready after {timeout:.0f}s; see `kubectl -n kube-system "
+        "get pods -l k8s-app=kube-dns` and `kubectl -n kube-system logs deploy/coredns`"
+    )
+
+
 async def run_up(opts: UpOptions) -> None:
     from kubesvc.controllers.manager import run as run_controllers
 
@@ -245,6 +270,11 @@ async def run_up(opts: UpOptions) -> None:
             agents[f"proxy-{node.name}"] = _start_proxy(opts, t, node.name)
         say(f"  node agents and proxies (iptables mode): {', '.join(n.name for n in t.nodes)}")
         await _wait_nodes(client, [n.name for n in t.nodes], opts.node_ready_timeout, agents)
+        # the add-ons after the nodes, so the scheduler spreads their pods over all of them
+        record = cluster.load(opts.data_dir)
+        await addons.ensure(client, addons.coredns_objects(record.dns_ip))
+        say(f"  cluster DNS: coredns (2 replicas) behind the kube-dns Service {record.dns_ip}")
+        await _wait_dns(client, opts.dns_ready_timeout)
         say(
             f"cluster ready in {time.monotonic() - started:.1f}s\n\nUse it:\n"
             f"  export KUBECONFIG={kubeconfig_path(opts.data_dir)}\n  kubectl get nodes\n"
