@@ -46,13 +46,18 @@ class NodeContext:
     dns_ip: str = "10.96.0.10"
     cluster_domain: str = "cluster.local"
     ipam: set[str] = field(default_factory=set)
+    ipam_last: int = 1  # the last host number handed out
 
     def allocate_ip(self) -> str:
+        """The next free address after the last one handed out, wrapping round (as the CNI
+        host-local plugin does), so a deleted pod's address is not reused at once."""
         base = self.topology.node(self.node).pod_subnet.rsplit(".", 1)[0]
-        for last in range(2, 255):
+        for step in range(253):
+            last = 2 + (self.ipam_last - 1 + step) % 253
             candidate = f"{base}.{last}"
             if candidate not in self.ipam:
                 self.ipam.add(candidate)
+                self.ipam_last = last
                 return candidate
         raise RuntimeError(f"no free pod address on {self.node}")
 
