@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from kubesvc.api.defaults_statefulset import default_stateful_set
 from kubesvc.api.validation import quantity
 from kubesvc.api.validation.pod import JSON_VOLUME_NAMES
 from kubesvc.api.validation.pod import VOLUME_SOURCES as POD_VOLUME_SOURCES
@@ -240,6 +241,11 @@ def _default_replica_set(obj: Obj) -> None:
         obj["status"] = {}
 
 
+def _default_stateful_set(obj: Obj) -> None:
+    default_stateful_set(obj)
+    _default_template(obj)
+
+
 # ------------------------------------------------------------------------------- services
 
 
@@ -374,6 +380,7 @@ _DEFAULTERS = {
     "PodTemplate": _default_pod_template,
     "Deployment": _default_deployment,
     "ReplicaSet": _default_replica_set,
+    "StatefulSet": _default_stateful_set,
     "Service": _default_service,
     "Namespace": _default_namespace,
     "Node": _default_node,

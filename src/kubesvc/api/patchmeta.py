@@ -122,6 +122,7 @@ TABLE: dict[str, dict[str, PatchMeta]] = {
     "ReplicationController": _workload(),
     "Deployment": _workload({"spec.strategy": _KEEP_LISTED}),
     "ReplicaSet": _workload(),
+    "StatefulSet": _workload(),
     "Service": _kind({"spec.ports": _merge("port")}, _mount("status", _CONDITIONS)),
     "Node": _kind(
         {"spec.podCIDRs": _MERGE_PRIMITIVE},

@@ -2,8 +2,8 @@
 
 `kubectl get` asks for `application/json;as=Table;v=v1;g=meta.k8s.io` and prints whatever
 columns the server sends, upper-cased. This module is the server half: a registry from kind to
-`Printer` (its column definitions and a function from one object to its cells, found in
-`printers_network`, `printers_pod` and `printers_core`), and `to_table`, which wraps the rows in a
+`Printer` (its column definitions and a function from one object to its cells, found in the
+`printers_*` modules), and `to_table`, which wraps the rows in a
 Table the way the API server's `asTable` does, attaching to each row the object as
 PartialObjectMetadata (the default, needed for `-A`, `--show-labels` and `-L`), the full object
 (`includeObject=Object`, sent with `--sort-by`) or nothing.
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from kubesvc.api import printers_apps as apps
 from kubesvc.api import printers_core as core
 from kubesvc.api import printers_network as net
 from kubesvc.api import printers_pod as pod
@@ -73,6 +74,10 @@ PRINTERS: Mapping[str, Printer] = {
     "Pod": Printer(columns=pod.POD_COLUMNS, cells=pod.pod_cells, conditions=pod.pod_conditions),
     "Deployment": Printer(columns=core.DEPLOYMENT_COLUMNS, cells=core.deployment_cells),
     "ReplicaSet": Printer(columns=core.REPLICA_SET_COLUMNS, cells=core.replica_set_cells),
+    "StatefulSet": Printer(columns=apps.STATEFUL_SET_COLUMNS, cells=apps.stateful_set_cells),
+    "ControllerRevision": Printer(
+        columns=apps.CONTROLLER_REVISION_COLUMNS, cells=apps.controller_revision_cells
+    ),
     "Node": Printer(columns=core.NODE_COLUMNS, cells=core.node_cells),
     "Namespace": Printer(columns=core.NAMESPACE_COLUMNS, cells=core.namespace_cells),
     "Event": Printer(columns=core.EVENT_COLUMNS, cells=core.event_cells),

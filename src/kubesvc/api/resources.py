@@ -18,6 +18,8 @@ SUBRESOURCE_VERBS: dict[str, tuple[str, ...]] = {
     "binding": ("create",),
     "log": ("get",),
     "exec": ("create", "get"),
+    "attach": ("create", "get"),
+    "portforward": ("create", "get"),
 }
 
 
@@ -108,7 +110,7 @@ RESOURCES: tuple[Resource, ...] = (
         "pods",
         short=("po",),
         cats=("all",),
-        sub=("status", "binding", "log", "exec"),
+        sub=("status", "binding", "log", "exec", "attach", "portforward"),
     ),
     _r("", "Secret", "secrets", "secrets"),
     _r("", "ServiceAccount", "serviceaccounts", "serviceaccounts", short=("sa",)),
@@ -131,6 +133,16 @@ RESOURCES: tuple[Resource, ...] = (
         cats=("all",),
         sub=("status", "scale"),
     ),
+    _r(
+        "apps",
+        "StatefulSet",
+        "statefulsets",
+        "statefulsets",
+        short=("sts",),
+        cats=("all",),
+        sub=("status", "scale"),
+    ),
+    _r("apps", "ControllerRevision", "controllerrevisions", "controllerrevisions"),
     _r("coordination.k8s.io", "Lease", "leases", "leases"),
     _r("discovery.k8s.io", "EndpointSlice", "endpointslices", "endpointslices"),
     _r("networking.k8s.io", "IngressClass", "ingressclasses", "ingressclasses", namespaced=False),

@@ -28,6 +28,7 @@ from kubesvc.api.schema_core import (
     SERVICE_ACCOUNT,
 )
 from kubesvc.api.schema_pod import POD_TEMPLATE_SPEC
+from kubesvc.api.schema_statefulset import CONTROLLER_REVISION, STATEFUL_SET
 from kubesvc.api.schema_types import (
     BOOL,
     DELETE_OPTIONS,
@@ -288,6 +289,8 @@ SCHEMAS: dict[tuple[str, str], Struct] = {
     ("v1", "ServiceAccount"): SERVICE_ACCOUNT,
     ("apps/v1", "Deployment"): DEPLOYMENT,
     ("apps/v1", "ReplicaSet"): REPLICA_SET,
+    ("apps/v1", "StatefulSet"): STATEFUL_SET,
+    ("apps/v1", "ControllerRevision"): CONTROLLER_REVISION,
     ("autoscaling/v1", "Scale"): SCALE,
     ("discovery.k8s.io/v1", "EndpointSlice"): ENDPOINT_SLICE,
     ("networking.k8s.io/v1", "Ingress"): INGRESS,

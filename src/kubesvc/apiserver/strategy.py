@@ -17,7 +17,7 @@ from kubesvc.api.resources import Resource
 from kubesvc.api.selectors import label_selector_from_dict
 
 # Kinds whose metadata.generation tracks spec changes.
-_GENERATION_KINDS = {"Deployment", "ReplicaSet", "Ingress", "IngressClass", "Pod"}
+_GENERATION_KINDS = {"Deployment", "ReplicaSet", "StatefulSet", "Ingress", "IngressClass", "Pod"}
 
 # Status a kind starts with on create, whatever the client sent.
 _INITIAL_STATUS: dict[str, dict[str, Any]] = {
@@ -25,6 +25,7 @@ _INITIAL_STATUS: dict[str, dict[str, Any]] = {
     "Pod": {"phase": "Pending"},
     "Deployment": {},
     "ReplicaSet": {"replicas": 0},
+    "StatefulSet": {"replicas": 0, "availableReplicas": 0},
     "Ingress": {"loadBalancer": {}},
     "Namespace": {"phase": "Active"},
     "Node": {},
@@ -95,7 +96,7 @@ def prepare_update(
 
 
 def scale_of(res: Resource, obj: dict[str, Any]) -> dict[str, Any]:
-    """The autoscaling/v1 Scale view of a Deployment or ReplicaSet."""
+    """The autoscaling/v1 Scale view of a Deployment, ReplicaSet or StatefulSet."""
     meta = obj.get("metadata") or {}
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}

@@ -42,6 +42,10 @@ class Resources:
     events: Resource = field(default_factory=lambda: _res("", "events"))
     deployments: Resource = field(default_factory=lambda: _res("apps", "deployments"))
     replicasets: Resource = field(default_factory=lambda: _res("apps", "replicasets"))
+    statefulsets: Resource = field(default_factory=lambda: _res("apps", "statefulsets"))
+    controllerrevisions: Resource = field(
+        default_factory=lambda: _res("apps", "controllerrevisions")
+    )
     leases: Resource = field(default_factory=lambda: _res("coordination.k8s.io", "leases"))
     endpointslices: Resource = field(
         default_factory=lambda: _res("discovery.k8s.io", "endpointslices")
@@ -87,6 +91,12 @@ class SharedInformers:
             r.replicasets,
             indexers={"namespace": by_namespace, "controller": by_controller},
         )
+        self.statefulsets = Informer(client, r.statefulsets, indexers={"namespace": by_namespace})
+        self.controllerrevisions = Informer(
+            client,
+            r.controllerrevisions,
+            indexers={"namespace": by_namespace, "controller": by_controller},
+        )
         self.endpointslices = Informer(
             client,
             r.endpointslices,
@@ -103,6 +113,8 @@ class SharedInformers:
             self.nodes,
             self.deployments,
             self.replicasets,
+            self.statefulsets,
+            self.controllerrevisions,
             self.endpointslices,
             self.leases,
         ]

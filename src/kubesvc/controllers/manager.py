@@ -2,7 +2,7 @@
 
 `run(client)` builds the shared informers, lets each controller register its handlers, starts
 the informers, then runs the controllers (each waits for the caches it reads before acting):
-Deployment, ReplicaSet, the scheduler, EndpointSlice, Endpoints and node lifecycle. Garbage
+Deployment, ReplicaSet, StatefulSet, scheduler, EndpointSlice, Endpoints, node lifecycle. Garbage
 collection and namespace finalization run inside the API server. Cancelling `run` stops them all
 and closes nothing it did not open (the caller owns the client). If one controller fails, the
 others are stopped and the error propagates.
@@ -21,6 +21,7 @@ from kubesvc.controllers.informers import SharedInformers
 from kubesvc.controllers.nodelifecycle.controller import NodeLifecycleController
 from kubesvc.controllers.replicaset.controller import ReplicaSetController
 from kubesvc.controllers.scheduler.controller import Scheduler
+from kubesvc.controllers.statefulset.controller import StatefulSetController
 from kubesvc.lib.runner import Clock, RealClock
 
 log = logging.getLogger("kubesvc.controllers")
@@ -40,6 +41,7 @@ async def run(
     monitor_period = max(0.1, min(DEFAULT_MONITOR_PERIOD, node_monitor_grace_period / 4))
     deployments = DeploymentController(client, informers, clock=clock)
     replicasets = ReplicaSetController(client, informers, clock=clock)
+    statefulsets = StatefulSetController(client, informers, clock=clock)
     scheduler = Scheduler(client, informers, clock=clock)
     slices = EndpointSliceController(client, informers, clock=clock)
     endpoints = EndpointsController(client, informers, clock=clock)
@@ -54,6 +56,7 @@ async def run(
     tasks += [
         asyncio.create_task(deployments.run(workers), name="deployment-controller"),
         asyncio.create_task(replicasets.run(workers), name="replicaset-controller"),
+        asyncio.create_task(statefulsets.run(workers), name="statefulset-controller"),
         asyncio.create_task(scheduler.run(), name="scheduler"),
         asyncio.create_task(slices.run(workers), name="endpointslice-controller"),
         asyncio.create_task(endpoints.run(workers), name="endpoints-controller"),

@@ -830,6 +830,7 @@ NEWER_THAN_1_32 = {
     "VolumeMountStatus": {"volumeStatus"},
     "DeploymentStatus": {"terminatingReplicas"},
     "ReplicaSetStatus": {"terminatingReplicas"},
+    "PersistentVolumeClaimStatus": {"healthStatus"},
     "EndpointHints": {"forNodes"},
     "NodeSpec": {"podPreemptionPolicy"},
     "NodeStatus": {"declaredFeatures"},

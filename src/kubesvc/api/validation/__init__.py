@@ -49,6 +49,11 @@ from kubesvc.api.validation.service_update import (
     validate_service_status,
     validate_service_update,
 )
+from kubesvc.api.validation.statefulset import (
+    validate_controller_revision,
+    validate_stateful_set,
+    validate_stateful_set_status,
+)
 from kubesvc.api.validation.workloads import (
     validate_deployment,
     validate_deployment_status,
@@ -83,6 +88,8 @@ _VALIDATORS: dict[str, Validator] = {
     "PodTemplate": _pod_template,
     "Deployment": validate_deployment,
     "ReplicaSet": validate_replica_set,
+    "StatefulSet": validate_stateful_set,
+    "ControllerRevision": validate_controller_revision,
     "Namespace": validate_namespace,
     "Node": validate_node,
     "Endpoints": validate_endpoints,
@@ -124,6 +131,7 @@ _STATUS_VALIDATORS: dict[str, Validator] = {
     "Pod": validate_pod_status,
     "Deployment": validate_deployment_status,
     "ReplicaSet": validate_replica_set_status,
+    "StatefulSet": validate_stateful_set_status,
     "Namespace": validate_namespace_status,
     "Node": validate_node,
     "Ingress": _ingress_status,
