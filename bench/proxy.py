@@ -50,7 +50,7 @@ def serve_relay(listen: str, backends: list[str], event_loop: str) -> None:
     import asyncio
     import logging
 
-    from kubesvc.proxy.userspace import loops
+    from kubesvc.lib import loops
     from kubesvc.proxy.userspace.balancer import LoadBalancer
     from kubesvc.proxy.userspace.relay import TcpRelay
 

@@ -68,6 +68,72 @@ def _apiserver_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _dns_args(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--kubeconfig", type=Path, metavar="PATH", help="the API server of this kubeconfig"
+    )
+    where.add_argument(
+        "--server",
+        metavar="URL",
+        help="the API server URL (default: in-cluster, from "
+        "$KUBERNETES_SERVICE_HOST and $KUBERNETES_SERVICE_PORT)",
+    )
+    parser.add_argument(
+        "--listen",
+        default="0.0.0.0:53",
+        metavar="IP:PORT",
+        help="UDP and TCP (default: %(default)s)",
+    )
+    parser.add_argument("--zone", default="cluster.local", help="(default: %(default)s)")
+    parser.add_argument("--ttl", type=int, default=30, help="record TTL (default: %(default)s)")
+    parser.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="IP[:PORT]",
+        help="resolver for names outside the zone; repeatable (default: /etc/resolv.conf's)",
+    )
+    parser.add_argument(
+        "--pods",
+        choices=["insecure", "verified", "disabled"],
+        default="insecure",
+        help="pod records A-B-C-D.NS.pod.ZONE (default: %(default)s)",
+    )
+    for name, port in (("health", 8080), ("ready", 8181), ("metrics", 9153)):
+        parser.add_argument(
+            f"--{name}-port",
+            type=int,
+            default=port,
+            metavar="PORT",
+            help="0: off (default: %(default)s)",
+        )
+    parser.add_argument(
+        "--event-loop",
+        choices=["asyncio", "uvloop"],
+        default="asyncio",
+        help="uvloop must be installed (default: %(default)s)",
+    )
+    # kubeadm's CoreDNS manifest passes `-conf /etc/coredns/Corefile`: accepted, not read.
+    parser.add_argument("-conf", dest="corefile", help=argparse.SUPPRESS)
+
+
+def _proxy_timing_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--iptables-sync-period",
+        type=float,
+        default=30.0,
+        help="seconds between canary checks and before retrying a failed sync "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--iptables-min-sync-period",
+        type=float,
+        default=0.2,
+        help="least seconds between two syncs (default: %(default)s)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kubesvc",
@@ -96,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=40.0,
         help="seconds without a node heartbeat before the node is NotReady (default: %(default)s)",
     )
+    up.add_argument(
+        "--iptables-sync-period",
+        type=float,
+        default=30.0,
+        help="the proxies' canary check and sync retry period in seconds (default: %(default)s)",
+    )
     api = sub.add_parser("apiserver", help="serve the Kubernetes API alone")
     _apiserver_args(api)
     node = sub.add_parser("node", help="run one node agent (started by `up`)")
@@ -116,9 +188,59 @@ def build_parser() -> argparse.ArgumentParser:
     px.add_argument("--node", required=True, help="this node's name")
     px.add_argument("--node-ip", required=True, help="this node's InternalIP")
     px.add_argument("--cluster-cidr", default="10.244.0.0/16", help="(default: %(default)s)")
+    px.add_argument(
+        "--proxy-mode",
+        choices=["iptables", "userspace"],
+        default="iptables",
+        help="how Services are implemented (default: %(default)s)",
+    )
+    px.add_argument(
+        "--event-loop",
+        choices=["asyncio", "uvloop"],
+        default="asyncio",
+        help="the proxy's event loop; uvloop must be installed (default: %(default)s)",
+    )
+    px.add_argument(
+        "--udp-timeout",
+        type=float,
+        default=0.25,
+        help="userspace mode: seconds an idle UDP session lives (default: %(default)s)",
+    )
+    _proxy_timing_args(px)
+    px.add_argument(
+        "--healthz-bind-address",
+        default=None,
+        help="HOST:PORT for /healthz; '' turns it off (default: NODE_IP:10256)",
+    )
+    px.add_argument(
+        "--metrics-bind-address",
+        default=None,
+        help="HOST:PORT for /metrics; '' turns it off (default: NODE_IP:10249)",
+    )
     rules = sub.add_parser("rules", help="print the iptables rules kube-proxy keeps on a node")
     _data_dir_arg(rules)
     rules.add_argument("node", nargs="?", default="node-1", help="(default: %(default)s)")
+    rules.add_argument(
+        "--mode",
+        choices=["iptables", "userspace"],
+        default="iptables",
+        help="the proxy mode whose rules to show (default: %(default)s)",
+    )
+    tr = sub.add_parser("trace", help="explain, rule by rule, what happens to a new connection")
+    _data_dir_arg(tr)
+    tr.add_argument("destination", metavar="DEST:PORT", help="IP:PORT or SERVICE[.NAMESPACE]:PORT")
+    tr.add_argument(
+        "--from",
+        dest="source",
+        default="host",
+        metavar="POD|NODE|host",
+        help="where the connection starts: a pod (NAME or NAMESPACE/NAME), a node, or the host "
+        "(default: %(default)s)",
+    )
+    tr.add_argument("-n", "--namespace", default="default", help="for POD and SERVICE names")
+    tr.add_argument("--proto", choices=["tcp", "udp"], default="tcp", help="(default: %(default)s)")
+    tr.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    _dns_args(sub.add_parser("dns", help="the cluster DNS server (CoreDNS's kubernetes plugin)"))
     cm = sub.add_parser("controller-manager", help="run the controllers against an API server")
     _data_dir_arg(cm)
     kc = sub.add_parser("kubeconfig", help="print the kubeconfig of a running API server")
@@ -161,13 +283,70 @@ async def _controller_manager(data_dir: Path) -> None:
 
 async def _proxy(args: argparse.Namespace) -> None:
     from kubesvc.client import Client
-    from kubesvc.proxy.daemon import IptablesProxier
+    from kubesvc.proxy.daemon import IptablesProxier, endpoints_of
+    from kubesvc.proxy.userspace.proxier import UserspaceProxier
 
     async with Client(args.server) as client:
-        await IptablesProxier(client, args.node, args.node_ip, args.cluster_cidr).run()
+        if args.proxy_mode == "userspace":
+            await UserspaceProxier(
+                client,
+                args.node,
+                args.node_ip,
+                udp_timeout=args.udp_timeout,
+                min_sync_period=args.iptables_min_sync_period,
+                sync_period=args.iptables_sync_period,
+            ).run()
+            return
+        healthz, metrics = endpoints_of(
+            args.node_ip, args.healthz_bind_address, args.metrics_bind_address
+        )
+        await IptablesProxier(
+            client,
+            args.node,
+            args.node_ip,
+            args.cluster_cidr,
+            args.iptables_min_sync_period,
+            sync_period=args.iptables_sync_period,
+            healthz_address=healthz,
+            metrics_address=metrics,
+        ).run()
 
 
-async def _rules(data_dir: Path, node: str) -> str:
+async def _dns(args: argparse.Namespace) -> None:
+    import logging
+
+    from kubesvc.client import Client
+    from kubesvc.dns.forwarder import parse_address
+    from kubesvc.dns.run import DnsOptions, client_from_environment, run
+
+    if args.corefile:
+        log = logging.getLogger("kubesvc.dns")
+        log.info("not reading %s: flags configure kubesvc dns", args.corefile)
+    host, port = parse_address(args.listen, default_port=53)
+    if not 0 <= args.ttl <= 3600 or not args.zone.strip("."):
+        raise ValueError("--ttl must be between 0 and 3600, and --zone must not be empty")
+    options = DnsOptions(
+        host=host,
+        port=port,
+        zone=args.zone.strip(".").lower(),
+        ttl=args.ttl,
+        pods=args.pods,
+        upstreams=tuple(parse_address(u) for u in args.upstream),
+        health_port=args.health_port,
+        ready_port=args.ready_port,
+        metrics_port=args.metrics_port,
+    )
+    if args.kubeconfig:
+        client = Client.from_kubeconfig(args.kubeconfig)
+    elif args.server:
+        client = Client(args.server)
+    else:
+        client = client_from_environment()
+    async with client:
+        await run(client, options)
+
+
+async def _rules(data_dir: Path, node: str, mode: str = "iptables") -> str:
     """The rules the node's proxy writes, rendered from the live objects (pure render)."""
     from kubesvc.api.resources import lookup
     from kubesvc.client import Client
@@ -182,6 +361,12 @@ async def _rules(data_dir: Path, node: str) -> str:
     async with Client.from_kubeconfig(data_dir / "kubeconfig") as client:
         svc = (await client.list(services))["items"]
         eps = (await client.list(slices))["items"]
+    if mode == "userspace":
+        from kubesvc.proxy.userspace import apply as userspace_apply
+        from kubesvc.proxy.userspace.proxier import rules_for_node
+
+        saved = await asyncio.to_thread(userspace_apply.saved_nat, target.netns)
+        return rules_for_node(svc, eps, node, target.ip, saved)
     ports, endpoints = desired_state(svc, eps, node)
     return render(ports, endpoints, node_ip=target.ip, cluster_cidr=record.pod_cidr)
 
@@ -203,6 +388,7 @@ def _run_command(args: argparse.Namespace) -> int:
             node_cidr=args.node_cidr,
             port=args.port,
             node_monitor_grace_period=args.node_monitor_grace_period,
+            iptables_sync_period=args.iptables_sync_period,
         )
         asyncio.run(_until_signalled(run_up(opts)))
     elif args.command == "node":
@@ -227,9 +413,27 @@ def _run_command(args: argparse.Namespace) -> int:
             return 1
         os.execvpe(argv[0], argv, env)
     elif args.command == "proxy":
-        asyncio.run(_until_signalled(_proxy(args)))
+        from kubesvc.lib import loops
+
+        loops.run(lambda: _until_signalled(_proxy(args)), args.event_loop)
+    elif args.command == "trace":
+        from kubesvc.proxy.trace import gather
+
+        text = gather.run(
+            args.data_dir.resolve(),
+            args.destination,
+            source=args.source,
+            namespace=args.namespace,
+            proto=args.proto,
+            output=args.output,
+        )
+        sys.stdout.write(asyncio.run(text))
     elif args.command == "rules":
-        sys.stdout.write(asyncio.run(_rules(args.data_dir.resolve(), args.node)))
+        sys.stdout.write(asyncio.run(_rules(args.data_dir.resolve(), args.node, args.mode)))
+    elif args.command == "dns":
+        from kubesvc.lib import loops
+
+        loops.run(lambda: _until_signalled(_dns(args)), args.event_loop)
     elif args.command == "controller-manager":
         asyncio.run(_until_signalled(_controller_manager(args.data_dir)))
     return 0
@@ -266,7 +470,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except OSError as exc:
         hint = ""
-        if exc.errno == errno.EADDRINUSE:
+        if exc.errno == errno.EADDRINUSE and args.command == "dns":
+            hint = "\n  the address is taken: pick others with --listen and the --*-port flags"
+        elif exc.errno == errno.EADDRINUSE:
             hint = (
                 "\n  the port is taken: is another kubesvc API server running? "
                 "Stop it, or pick another with --port"

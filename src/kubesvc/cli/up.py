@@ -44,6 +44,7 @@ class UpOptions:
     node_ready_timeout: float = 60.0
     node_monitor_grace_period: float = 40.0
     dns_ready_timeout: float = 60.0
+    iptables_sync_period: float = 30.0
 
 
 def say(text: str) -> None:
@@ -118,6 +119,10 @@ def _start_proxy(opts: UpOptions, t: Topology, node: str) -> subprocess.Popen[by
         n.ip,
         "--cluster-cidr",
         opts.pod_cidr,
+        "--proxy-mode",
+        opts.proxy_mode,
+        "--iptables-sync-period",
+        str(opts.iptables_sync_period),
     ]
     return _spawn(opts, f"proxy-{node}", argv)
 
@@ -262,13 +267,14 @@ async def run_up(opts: UpOptions) -> None:
             )
         )
         say(
-            "  controllers: deployment, replicaset, scheduler, endpointslice, endpoints, "
-            "node lifecycle"
+            "  controllers: deployment, replicaset, statefulset, scheduler, endpointslice, "
+            "endpoints, node lifecycle"
         )
         for node in t.nodes:
             agents[node.name] = _start_agent(opts, node.name)
             agents[f"proxy-{node.name}"] = _start_proxy(opts, t, node.name)
-        say(f"  node agents and proxies (iptables mode): {', '.join(n.name for n in t.nodes)}")
+        names = ", ".join(n.name for n in t.nodes)
+        say(f"  node agents and proxies ({opts.proxy_mode} mode): {names}")
         await _wait_nodes(client, [n.name for n in t.nodes], opts.node_ready_timeout, agents)
         # the add-ons after the nodes, so the scheduler spreads their pods over all of them
         record = cluster.load(opts.data_dir)

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-from kubesvc.proxy.userspace import loops
+from kubesvc.lib import loops
 
 
 def test_asyncio_is_the_standard_library_loop() -> None:
