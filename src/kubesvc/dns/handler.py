@@ -9,14 +9,15 @@ A query first meets the answer cache (`cache.py`): on a hit only the ID is patch
   parse, a question count other than one, or a misplaced/duplicated OPT get FORMERR (header
   only); an EDNS version other than 0 gets BADVERS;
 - names in the cluster zone, and PTR names of known cluster IPs, are answered from `records`
-  (SERVFAIL until the informers have synced): AA=1, RA=1 as CoreDNS sets them, RD and CD copied,
+  (SERVFAIL until the informers have synced): AA=1 and RA=0 as CoreDNS sets them, RD and CD copied,
   AD cleared; an ExternalName CNAME whose target lies outside the zone becomes an `Upstream`
   for the target, whose answer records are appended after the CNAME;
 - everything else is forwarded as it came (the forwarder gives it a fresh ID), unless the
   server's loop probe (a random name it asked upstream once) came back to it: then the
   upstreams forward to us, and every forwarded name gets SERVFAIL instead of looping.
 
-Replies carry an OPT record when the query did (UDP size 1232, DO copied). Over UDP a reply
+Replies carry an OPT record when the query did (its UDP size reflected, DO copied, the client
+cookie echoed). Over UDP a reply
 larger than the client's limit (512 bytes without EDNS, else its size, at most 4096) first
 loses its additional records, then keeps as many answers as fit and sets TC, so the client
 retries over TCP. Answers are stored in the cache unless the query carried EDNS options.
@@ -46,6 +47,7 @@ from dnslib import (
     DNSHeader,
     DNSQuestion,
     DNSRecord,
+    EDNSOption,
 )
 
 from kubesvc.dns import records
@@ -58,7 +60,7 @@ NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED, BADVERS = 0, 1, 2, 3, 4, 
 RCODES = {"NOERROR": NOERROR, "NXDOMAIN": NXDOMAIN}
 TYPE_OPT = 41
 ZONE_TRANSFERS = {251, 252}  # IXFR, AXFR
-OUR_UDP_SIZE = 1232
+COOKIE = 10  # the EDNS0 option code; the client's cookie is echoed, with no server cookie
 MAX_UDP_SIZE = 4096
 _SAFE_LABEL = re.compile(rb"[A-Za-z0-9_\-*]{1,63}")
 
@@ -81,7 +83,7 @@ class Request:
     question: DNSQuestion
     qname: str
     qtype: str
-    edns: tuple[int, bool] | None  # (UDP size, DO) when the query had an OPT record
+    edns: tuple[int, bool, bytes] | None  # (UDP size, DO, client cookie) when it had an OPT
     tcp: bool
     key: Key | None  # where to cache the reply; None: do not
     data: bytes  # the query as received
@@ -93,6 +95,14 @@ class Request:
         if self.edns is None:
             return 512
         return max(512, min(self.edns[0], MAX_UDP_SIZE))
+
+
+def _client_cookie(opt: RR) -> bytes:
+    """The client part (8 bytes) of a COOKIE option in the query's OPT record, else b""."""
+    for option in opt.rdata or []:
+        if getattr(option, "code", None) == COOKIE and len(option.data) >= 8:
+            return bytes(option.data[:8])
+    return b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +195,9 @@ class Handler:
             return Reply(_header_only(ident, flags, FORMERR), FORMERR, "", "")
         question = message.q
         qtype = QTYPE.get(question.qtype, f"TYPE{question.qtype}")
-        edns = (opts[0].rclass, bool(opts[0].ttl & 0x8000)) if opts else None
+        edns = (
+            (opts[0].rclass, bool(opts[0].ttl & 0x8000), _client_cookie(opts[0])) if opts else None
+        )
         cacheable = not (opts and opts[0].rdata) and ancount == nscount == 0
         labels = [label.lower() for label in question.qname.label]
         request = Request(
@@ -334,7 +346,7 @@ class Handler:
                 aa=int(aa),
                 rd=int(bool(request.flags & RD)),
                 cd=int(bool(request.flags & CD)),
-                ra=1,
+                ra=int(not aa),  # CoreDNS: "qr aa rd" for its own zone, RA on forwarded
                 rcode=rcode & 0xF,
             )
         message = DNSRecord(header, q=request.question)
@@ -345,7 +357,9 @@ class Handler:
         opt = []
         if request.edns is not None:
             do = "do" if request.edns[1] else ""
-            opt = [EDNS0(udp_len=OUR_UDP_SIZE, ext_rcode=rcode >> 4, flags=do)]
+            cookie = [EDNSOption(COOKIE, request.edns[2])] if request.edns[2] else []
+            size = max(512, min(request.edns[0], MAX_UDP_SIZE))  # reflected, as CoreDNS does
+            opt = [EDNS0(udp_len=size, ext_rcode=rcode >> 4, flags=do, opts=cookie)]
         message.ar += opt
         data = bytes(message.pack())
         if len(data) <= request.max_size:

@@ -120,15 +120,18 @@ def test_flags_of_an_authoritative_answer() -> None:
     message.header.id = 31337
     reply = reply_of(handler().handle(bytes(message.pack()), tcp=False))
     h = reply.header
-    assert (h.id, h.qr, h.aa, h.ra, h.rd, h.cd, h.ad, h.tc) == (31337, 1, 1, 1, 0, 1, 0, 0)
+    assert (h.id, h.qr, h.aa, h.ra, h.rd, h.cd, h.ad, h.tc) == (31337, 1, 1, 0, 0, 1, 0, 0)
     assert str(reply.q.qname) == "svc1.testns.svc.cluster.local."
 
 
-def test_edns_is_echoed_with_our_size_and_the_do_bit() -> None:
-    data = header(5, 0x0100, ar=1) + QUESTION + opt_record(udp=4096, do=True)
-    reply = reply_of(handler().handle(data, tcp=False))
-    (opt,) = reply.ar
-    assert opt.rtype == 41 and opt.rclass == 1232 and opt.ttl & 0x8000
+def test_edns_is_echoed_with_the_clients_size_and_the_do_bit() -> None:
+    """As CoreDNS: the reply's OPT reflects the query's UDP size (dig 9.11 sent 4096, as in
+    seed 001's output; newer dig sends 1232), clamped to 512..4096."""
+    for asked, answered in ((4096, 4096), (1232, 1232), (65000, 4096), (100, 512)):
+        data = header(5, 0x0100, ar=1) + QUESTION + opt_record(udp=asked, do=True)
+        reply = reply_of(handler().handle(data, tcp=False))
+        (opt,) = reply.ar
+        assert opt.rtype == 41 and opt.rclass == answered and opt.ttl & 0x8000
     plain = reply_of(handler().handle(query("svc1.testns.svc.cluster.local"), tcp=False))
     assert plain.ar == []
 
@@ -348,3 +351,15 @@ def test_a_chased_answer_is_kept_no_longer_than_the_upstream_ttl() -> None:
     assert [rr.ttl for rr in DNSRecord.parse(hit.data).rr] == [15, 5]  # aged
     clock.now += 6
     assert isinstance(h.handle(query(name), tcp=False), Upstream)
+
+
+def test_the_client_cookie_is_echoed() -> None:
+    """dig sends a COOKIE option; the reply carries the client's 8 bytes back, so dig prints
+    `COOKIE: … (echoed)` as in seed 001's output."""
+    message = DNSRecord.question("svc1.testns.svc.cluster.local", "A")
+    cookie = bytes.fromhex("a253bf35c4375eaf")
+    message.add_ar(EDNS0(udp_len=4096, opts=[EDNSOption(10, cookie)]))
+    reply = reply_of(handler().handle(bytes(message.pack()), tcp=False))
+    (opt,) = reply.ar
+    assert [(o.code, bytes(o.data)) for o in opt.rdata] == [(10, cookie)]
+    assert reply.rr[0].rdata == A("10.0.0.1")
