@@ -283,7 +283,8 @@ async def _controller_manager(data_dir: Path) -> None:
 
 async def _proxy(args: argparse.Namespace) -> None:
     from kubesvc.client import Client
-    from kubesvc.proxy.daemon import IptablesProxier, endpoints_of
+    from kubesvc.proxy.daemon import endpoints_of
+    from kubesvc.proxy.iptables.proxier import IptablesProxier
     from kubesvc.proxy.userspace.proxier import UserspaceProxier
 
     async with Client(args.server) as client:

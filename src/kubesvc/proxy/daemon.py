@@ -1,29 +1,22 @@
-"""`kubesvc proxy`: kube-proxy's iptables mode for one node.
+"""What every proxy mode's daemon shares: the desired state from the caches, and where it serves.
 
-Run inside the node's network namespace (`kubesvc up` starts it with `ip netns exec`). Two
-informers (Services, EndpointSlices) feed the desired state; their handlers only mark it dirty.
-A sync turns the caches into `ServicePortInfo`/`EndpointInfo`, renders the full rule set and
-applies it with one `iptables-restore`, at most once per `min_sync_period`. This build always does
-full syncs; partial syncs (KEP-3453) and conntrack clean-up are left for later.
+`desired_state(services, slices, node)` is the pure cut of the informers' caches into Service
+ports and their endpoints, which `kubesvc rules` and the userspace mode use.
+`endpoints_of(node_ip, healthz, metrics)` reads `--healthz-bind-address` and
+`--metrics-bind-address`: by default kube-proxy's ports (10256, 10249) on the node's IP, inside
+the node's network namespace, so the host reaches them at 172.18.0.x. The iptables mode's daemon
+is `iptables.proxier.IptablesProxier`; proxy modes never import each other, only this module.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections import defaultdict
 from typing import Any
 
-from kubesvc.api.resources import lookup
-from kubesvc.client import Client, Informer
-from kubesvc.proxy.iptables import apply
-from kubesvc.proxy.iptables.render import render
+from kubesvc.proxy.healthz import HEALTHZ_PORT
+from kubesvc.proxy.metrics import METRICS_PORT
 from kubesvc.proxy.model import EndpointInfo, ServicePortInfo, endpoints_from, service_ports_from
 
-log = logging.getLogger("kubesvc.proxy")
-
-SERVICES = lookup("", "services")
-SLICES = lookup("discovery.k8s.io", "endpointslices")
 Obj = dict[str, Any]
 
 
@@ -47,50 +40,25 @@ def desired_state(
     return ports, endpoints
 
 
-class IptablesProxier:
-    def __init__(
-        self,
-        client: Client,
-        node: str,
-        node_ip: str,
-        cluster_cidr: str,
-        min_sync_period: float = 0.2,
-    ) -> None:
-        assert SERVICES is not None and SLICES is not None
-        self.node, self.node_ip, self.cluster_cidr = node, node_ip, cluster_cidr
-        self.min_sync_period = min_sync_period
-        self.services = Informer(client, SERVICES)
-        self.slices = Informer(client, SLICES)
-        self._dirty = asyncio.Event()
-        for informer in (self.services, self.slices):
-            informer.add_handler(lambda old, new: self._dirty.set())
-        self.syncs = 0
+def bind_address(value: str | None, node_ip: str, port: int) -> tuple[str, int] | None:
+    """A `--healthz-bind-address`/`--metrics-bind-address` value: None means the node's IP at
+    kube-proxy's port, "" turns the endpoint off, `HOST:PORT` or `HOST` (kube-proxy's port)."""
+    if value is None:
+        return node_ip, port
+    if not value:
+        return None
+    host, sep, number = value.rpartition(":")
+    if not sep:
+        return value, port
+    if not number.isdigit() or not 0 <= int(number) <= 65535:
+        raise ValueError(f"invalid bind address {value!r}: want HOST:PORT")
+    return host.strip("[]") or "0.0.0.0", int(number)
 
-    def rules(self) -> str:
-        """The full rule set for the caches as they are now (on the event loop's thread)."""
-        ports, endpoints = desired_state(
-            self.services.cache.items(), self.slices.cache.items(), self.node
-        )
-        return render(ports, endpoints, node_ip=self.node_ip, cluster_cidr=self.cluster_cidr)
 
-    async def run(self) -> None:
-        tasks = [asyncio.create_task(i.run()) for i in (self.services, self.slices)]
-        try:
-            await self.services.wait_synced()
-            await self.slices.wait_synced()
-            await asyncio.to_thread(apply.ensure_base)
-            self._dirty.set()
-            while True:
-                await self._dirty.wait()
-                self._dirty.clear()
-                try:
-                    await asyncio.to_thread(apply.restore, self.rules())
-                    self.syncs += 1
-                except apply.ApplyError as exc:
-                    log.error("sync failed: %s", exc)
-                    self._dirty.set()
-                await asyncio.sleep(self.min_sync_period)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+def endpoints_of(
+    node_ip: str, healthz: str | None, metrics: str | None
+) -> tuple[tuple[str, int] | None, tuple[str, int] | None]:
+    """Where `kubesvc proxy` serves healthz (10256) and metrics (10249)."""
+    return bind_address(healthz, node_ip, HEALTHZ_PORT), bind_address(
+        metrics, node_ip, METRICS_PORT
+    )

@@ -14,11 +14,18 @@ Service port's name, and gives one `EndpointInfo` per endpoint address (the firs
 as kube-proxy), with `ready` (unset means true), `serving` (unset means true), `terminating`
 (unset means false) and `is_local` (its `nodeName` is this node). Endpoints are de-duplicated by
 "ip:port" (a ready copy wins) and sorted by that string, which is the order the rules use.
+`endpoints_by_port(slices, node)` does the same for every port of one Service's slices at once,
+which is what the change tracker keeps per Service.
+
+`categorize(service_port, endpoints)` is upstream's CategorizeEndpoints without topology hints:
+the ready endpoints (else the serving-and-terminating ones) for Cluster policy, the local ones
+for Local policy, and which of them this node can reach; every mode uses it.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,6 +192,33 @@ def _endpoint(raw: dict[str, Any], port: int, node: str) -> EndpointInfo | None:
     )
 
 
+PortKey = tuple[str, str]  # (Service port name, protocol), as EndpointSlice ports name them
+
+
+def endpoints_by_port(
+    slices: list[dict[str, Any]], node: str
+) -> dict[PortKey, tuple[EndpointInfo, ...]]:
+    """The endpoints of one Service's slices per (port name, protocol), de-duplicated and sorted.
+
+    The slices are taken as they come (the caller picked the Service's own); a Service port
+    uses the entry whose key is its `(port_name, protocol)`, as `endpoints_from` does.
+    """
+    found: dict[PortKey, dict[str, EndpointInfo]] = {}
+    for slice_ in slices:
+        if slice_.get("addressType") != "IPv4":
+            continue
+        for port in slice_.get("ports") or []:
+            if port.get("port") is None:
+                continue
+            key = (port.get("name") or "", port.get("protocol") or "TCP")
+            bucket = found.setdefault(key, {})
+            for raw in slice_.get("endpoints") or []:
+                ep = _endpoint(raw, int(port["port"]), node)
+                if ep is not None and (str(ep) not in bucket or ep.ready):
+                    bucket[str(ep)] = ep
+    return {key: tuple(eps[k] for k in sorted(eps)) for key, eps in sorted(found.items())}
+
+
 def endpoints_from(
     slices: list[dict[str, Any]], service_port: ServicePortInfo, node: str
 ) -> list[EndpointInfo]:
@@ -207,3 +241,37 @@ def endpoints_from(
             if ep is not None and (str(ep) not in found or ep.ready):
                 found[str(ep)] = ep
     return [found[k] for k in sorted(found)]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Categories:
+    """Upstream's CategorizeEndpoints result for one Service port: the endpoints Cluster and
+    Local traffic policy use, those reachable from this node, and whether any is usable."""
+
+    cluster: list[EndpointInfo]
+    local: list[EndpointInfo]
+    reachable: list[EndpointInfo]
+    has_any: bool
+
+
+def categorize(svc: ServicePortInfo, endpoints: Sequence[EndpointInfo]) -> Categories:
+    """Split endpoints into those used by Cluster and Local policy, as kube-proxy does."""
+    cluster: list[EndpointInfo] = []
+    has_any = False
+    if svc.uses_cluster_endpoints:
+        cluster = [ep for ep in endpoints if ep.ready]
+        if not cluster:
+            cluster = [ep for ep in endpoints if ep.serving and ep.terminating]
+        has_any = bool(cluster)
+    if not svc.uses_local_endpoints:
+        return Categories(cluster=cluster, local=[], reachable=cluster, has_any=has_any)
+    usable = [ep for ep in endpoints if ep.ready or (ep.serving and ep.terminating)]
+    has_any = has_any or bool(usable)
+    local = [ep for ep in endpoints if ep.is_local and ep.ready]
+    if not local:
+        local = [ep for ep in endpoints if ep.is_local and ep.serving and ep.terminating]
+    if not svc.uses_cluster_endpoints:
+        return Categories(cluster=cluster, local=local, reachable=local, has_any=has_any)
+    merged = {str(ep): ep for ep in [*cluster, *local]}
+    reachable = [merged[k] for k in sorted(merged)]
+    return Categories(cluster=cluster, local=local, reachable=reachable, has_any=has_any)

@@ -6,19 +6,40 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
-from proxy_scenarios import SCENARIOS, scenario
+from proxy_scenarios import (
+    CLUSTER_CIDR,
+    HTTP,
+    HTTP_EP,
+    NODE,
+    NODE_IP,
+    SCENARIOS,
+    THREE,
+    endpoint_slice,
+    scenario,
+    service,
+)
 from test_iptables_render import SEED_LINES, seed_rules
 
-from kubesvc.proxy.iptables import base_chains, base_rules
+from kubesvc.lib.runner import FakeClock
+from kubesvc.proxy.conntrack import ConntrackTool
+from kubesvc.proxy.healthz import ProxierHealth
+from kubesvc.proxy.iptables import base_chains, base_rules, names
+from kubesvc.proxy.iptables.apply import IptablesTool
+from kubesvc.proxy.iptables.proxier import IptablesSyncer
+from kubesvc.proxy.metrics import ProxyMetrics
 
 pytestmark = [
     pytest.mark.netns,
     pytest.mark.skipif(
-        os.geteuid() != 0 or shutil.which("iptables-restore") is None or shutil.which("ip") is None,
-        reason="needs root, ip and iptables-restore",
+        os.geteuid() != 0
+        or not all(
+            shutil.which(t) for t in ("ip", "iptables-restore", "iptables-legacy", "conntrack")
+        ),
+        reason="needs root, ip, iptables (nft and legacy) and conntrack",
     ),
 ]
 
@@ -58,3 +79,98 @@ def test_seed_002_loads_and_saves_back_as_the_seed_prints_it(netns: str) -> None
         '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES' in saved
     )
     assert "-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN" in saved
+
+
+def _syncer(netns: str, binary: str) -> tuple[IptablesSyncer, IptablesTool, ConntrackTool]:
+    tool, conntrack = IptablesTool(binary, netns), ConntrackTool(netns=netns)
+    clock = FakeClock()
+    syncer = IptablesSyncer(
+        node=NODE,
+        node_ip=NODE_IP,
+        cluster_cidr=CLUSTER_CIDR,
+        iptables=tool,
+        conntrack=conntrack,
+        clock=clock,
+        metrics=ProxyMetrics(),
+        health=ProxierHealth(clock, 60.0),
+    )
+    return syncer, tool, conntrack
+
+
+def _nat(netns: str, binary: str) -> str:
+    return _run("ip", "netns", "exec", netns, f"{binary}-save", "-t", "nat")
+
+
+@pytest.mark.parametrize("binary", ["iptables", "iptables-legacy"])
+async def test_partial_syncs_and_stale_chain_deletion_on_a_real_kernel(
+    netns: str, binary: str
+) -> None:
+    """kube-proxy's partial restores jump to chains they do not declare; both backends take it."""
+    syncer, _, _ = _syncer(netns, binary)
+    web = service("web", "10.96.0.10", HTTP)
+    api = service("api", "10.96.0.11", HTTP)
+    web_eps = endpoint_slice("web", HTTP_EP, THREE)
+    syncer.on_service(None, web)
+    syncer.on_service(None, api)
+    syncer.on_slice(None, web_eps)
+    syncer.on_slice(None, endpoint_slice("api", HTTP_EP, THREE[:1]))
+    await syncer.sync()
+    saved = _nat(netns, binary)
+    assert (
+        '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES' in saved
+    )
+    sep = names.endpoint_chain("default/web:http", "tcp", "10.244.3.5:8080")
+    assert f":{sep} - " in saved
+    syncer.on_slice(web_eps, endpoint_slice("web", HTTP_EP, THREE[:2]))
+    await syncer.sync()  # partial: only web's chains, and 10.244.3.5's chain goes
+    assert syncer.full_syncs == 1 and syncer.last is not None
+    assert ":KUBE-SVC-" + names.port_proto_hash("default/api:http", "tcp") not in syncer.last.text
+    saved = _nat(netns, binary)
+    assert f":{sep} - " not in saved and "10.244.3.5" not in saved
+    assert "default/api:http -> 10.244.1.5:8080" in saved  # untouched, still there
+    syncer.on_service(api, None)
+    await syncer.sync()
+    assert "default/api" not in _nat(netns, binary)
+
+
+async def test_a_flush_is_noticed_by_the_canary_and_repaired(netns: str) -> None:
+    syncer, tool, _ = _syncer(netns, "iptables")
+    syncer.on_service(None, service("web", "10.96.0.10", HTTP))
+    syncer.on_slice(None, endpoint_slice("web", HTTP_EP, THREE))
+    assert await syncer.check_canaries() is False
+    await syncer.sync()
+    for table in ("nat", "filter", "mangle"):
+        _run("ip", "netns", "exec", netns, "iptables", "-t", table, "-F")
+        _run("ip", "netns", "exec", netns, "iptables", "-t", table, "-X")
+    assert "KUBE-" not in _nat(netns, "iptables")
+    assert await syncer.check_canaries() is True
+    await syncer.sync()
+    saved = _nat(netns, "iptables")
+    assert "-j KUBE-SERVICES" in saved and "default/web:http -> 10.244.3.5:8080" in saved
+    assert tool.chain_exists("mangle", "KUBE-PROXY-CANARY")
+
+
+async def test_stale_udp_flows_are_deleted_with_the_conntrack_tool(netns: str) -> None:
+    """A client keeps sending to a UDP Service; its endpoint goes; the flow must be forgotten."""
+    exec_ = ("ip", "netns", "exec", netns)
+    _run(*exec_, "ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1")
+    _run(*exec_, "ip", "addr", "add", "10.244.1.1/24", "dev", "v0")
+    _run(*exec_, "ip", "link", "set", "v0", "up")
+    _run(*exec_, "ip", "link", "set", "v1", "up")
+    _run(*exec_, "ip", "route", "add", "10.96.0.0/12", "dev", "v0")
+    syncer, _, conntrack = _syncer(netns, "iptables")
+    dns_port = [{"name": "dns", "protocol": "UDP", "port": 53}]
+    both = endpoint_slice("dns", dns_port, [("10.244.1.5", "node-1"), ("10.244.1.6", "node-1")])
+    syncer.on_service(None, service("dns", "10.96.0.53", dns_port))
+    syncer.on_slice(None, both)
+    await syncer.sync()
+    send = "import socket\nfor p in range(5000, 5012):\n" \
+        "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('', p))\n" \
+        "    s.sendto(b'x', ('10.96.0.53', 53))\n"  # fmt: skip
+    _run(*exec_, sys.executable, "-c", send)
+    replies = {f.reply_src for f in conntrack.list_udp() if f.orig_dst == "10.96.0.53"}
+    assert replies == {"10.244.1.5", "10.244.1.6"}  # 12 flows spread over both endpoints
+    syncer.on_slice(both, endpoint_slice("dns", dns_port, [("10.244.1.5", "node-1")]))
+    await syncer.sync()
+    replies = {f.reply_src for f in conntrack.list_udp() if f.orig_dst == "10.96.0.53"}
+    assert replies == {"10.244.1.5"}

@@ -1,62 +1,212 @@
-"""Apply rendered rules to the kernel of the network namespace this process runs in.
+"""The kernel side of the iptables mode: one small protocol, the real tool and an in-memory fake.
 
-`ensure_base` creates kube-proxy's top-level chains and jump rules once (`-N`, then `-C` before
-`-I` so nothing is inserted twice). `restore` feeds a full sync to `iptables-restore --noflush`,
-after adding the removal of stale per-Service chains (`:CHAIN` + `-X CHAIN`, as kube-proxy's full
-sync does), found in `iptables-save -t nat` and `-t filter`.
+`Iptables` is all the proxy asks of the kernel: ensure the base chains and jumps (`jumps.py`),
+feed a sync to `iptables-restore --noflush` (the restore is atomic per table: it applies all or
+nothing), list a table's chains (`iptables-save -t TABLE`, for deleting stale ones), and create,
+check and delete a chain (the canaries). `IptablesTool` runs the binaries of one backend
+(`iptables` or `iptables-legacy`, in this process's network namespace or, for benches and tests,
+in a named one); `FakeIptables` keeps tables in memory with iptables-restore's rules (a chain line
+creates or flushes, `-A` needs the chain and a known target, `-X` needs an unreferenced chain, a
+failing table changes nothing), records every restore, and can be made to fail or be flushed
+like `iptables -F -X`, so the proxier is tested without root.
 """
 
 from __future__ import annotations
 
+import shlex
 import subprocess
+from typing import Protocol
 
-from kubesvc.proxy.iptables.names import is_service_chain
-from kubesvc.proxy.iptables.render import base_chains, base_rules
+from kubesvc.proxy.iptables.jumps import base_chains, base_rules
+
+BUILTIN = {
+    "raw": ("PREROUTING", "OUTPUT"),
+    "mangle": ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"),
+    "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
+    "filter": ("INPUT", "FORWARD", "OUTPUT"),
+}
+TARGETS = {"ACCEPT", "DROP", "REJECT", "RETURN", "MARK", "MASQUERADE", "DNAT", "SNAT", "LOG"}
 
 
 class ApplyError(RuntimeError):
     pass
 
 
-def _run(argv: list[str], data: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, input=data, capture_output=True, text=True, check=False)
+class Iptables(Protocol):
+    def ensure_base(self) -> None: ...
+
+    def restore(self, text: str) -> None: ...
+
+    def chains(self, table: str) -> set[str]: ...
+
+    def chain_exists(self, table: str, chain: str) -> bool: ...
+
+    def ensure_chain(self, table: str, chain: str) -> None: ...
+
+    def delete_chain(self, table: str, chain: str) -> None: ...
 
 
-def ensure_base() -> None:
-    for table, chain in base_chains():
-        _run(["iptables", "-w", "-t", table, "-N", chain])  # exists already: fine
-    for rule in base_rules():
-        check = [*rule[:4], "-C", *rule[5:]]
-        if _run(check).returncode != 0:
-            result = _run(rule)
-            if result.returncode != 0:
-                raise ApplyError(f"{' '.join(rule)}: {result.stderr.strip()}")
+def chains_of(saved: str) -> set[str]:
+    """The chain names declared in `iptables-save` output."""
+    return {line[1:].split()[0] for line in saved.splitlines() if line.startswith(":")}
 
 
-def existing_chains(table: str) -> set[str]:
-    saved = _run(["iptables-save", "-t", table]).stdout
-    return {line[1:].split()[0] for line in saved.splitlines() if line.startswith(":KUBE-")}
+class IptablesTool:
+    """The real binaries: `iptables`/`iptables-restore`/`iptables-save` or their `-legacy` forms."""
+
+    def __init__(self, binary: str = "iptables", netns: str | None = None) -> None:
+        self.binary = binary
+        self.prefix = ["ip", "netns", "exec", netns] if netns else []
+
+    def _tool(self, suffix: str) -> str:
+        return f"{self.binary}{suffix}"  # iptables-legacy → iptables-legacy-restore
+
+    def _run(self, argv: list[str], data: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*self.prefix, *argv], input=data, capture_output=True, text=True, check=False
+        )
+
+    def ensure_base(self) -> None:
+        for table, chain in base_chains():
+            self.ensure_chain(table, chain)
+        for rule in base_rules():
+            rule = [self._tool(""), *rule[1:]]
+            check = [*rule[:4], "-C", *rule[5:]]
+            if self._run(check).returncode != 0:
+                result = self._run(rule)
+                if result.returncode != 0:
+                    raise ApplyError(f"{shlex.join(rule)}: {result.stderr.strip()}")
+
+    def restore(self, text: str) -> None:
+        result = self._run([self._tool("-restore"), "-w", "--noflush"], text)
+        if result.returncode != 0:
+            raise ApplyError(f"iptables-restore failed: {result.stderr.strip()}")
+
+    def chains(self, table: str) -> set[str]:
+        result = self._run([self._tool("-save"), "-t", table])
+        if result.returncode != 0:
+            raise ApplyError(f"iptables-save -t {table} failed: {result.stderr.strip()}")
+        return chains_of(result.stdout)
+
+    def chain_exists(self, table: str, chain: str) -> bool:
+        return self._run([self._tool(""), "-w", "-t", table, "-S", chain]).returncode == 0
+
+    def ensure_chain(self, table: str, chain: str) -> None:
+        if not self.chain_exists(table, chain):
+            result = self._run([self._tool(""), "-w", "-t", table, "-N", chain])
+            if result.returncode != 0 and not self.chain_exists(table, chain):
+                raise ApplyError(f"iptables -t {table} -N {chain}: {result.stderr.strip()}")
+
+    def delete_chain(self, table: str, chain: str) -> None:
+        self._run([self._tool(""), "-w", "-t", table, "-F", chain])
+        self._run([self._tool(""), "-w", "-t", table, "-X", chain])
 
 
-def with_stale_removed(text: str) -> str:
-    """Add `:CHAIN` and `-X CHAIN` lines for per-Service chains the sync no longer writes."""
-    out: list[str] = []
-    table = ""
-    declared: set[str] = set()
-    for line in text.splitlines():
-        if line.startswith("*"):
-            table, declared = line[1:], set()
-        elif line.startswith(":"):
-            declared.add(line[1:].split()[0])
-        elif line == "COMMIT" and table in ("nat", "filter"):
-            stale = sorted(c for c in existing_chains(table) - declared if is_service_chain(c))
-            out += [f":{c} - [0:0]" for c in stale]
-            out += [f"-X {c}" for c in stale]
-        out.append(line)
-    return "\n".join(out) + "\n"
+Tables = dict[str, dict[str, list[str]]]
 
 
-def restore(text: str) -> None:
-    result = _run(["iptables-restore", "-w", "--noflush"], with_stale_removed(text))
-    if result.returncode != 0:
-        raise ApplyError(f"iptables-restore failed: {result.stderr.strip()}")
+def _empty() -> Tables:
+    return {table: {chain: [] for chain in chains} for table, chains in BUILTIN.items()}
+
+
+class FakeIptables:
+    """Tables in memory, with iptables-restore's semantics for what the proxy writes."""
+
+    def __init__(self) -> None:
+        self.tables: Tables = _empty()
+        self.restores: list[str] = []
+        self.fail_next = 0  # restores still to fail, to test the retry path
+        self.base_ensured = 0
+        self.saves = 0
+
+    def ensure_base(self) -> None:
+        self.base_ensured += 1
+        for table, chain in base_chains():
+            self.ensure_chain(table, chain)
+        for rule in base_rules():
+            table, builtin = rule[3], rule[5]
+            line = " ".join(f'"{w}"' if " " in w else w for w in ["-A", builtin, *rule[6:]])
+            if line not in self.tables[table][builtin]:
+                self.tables[table][builtin].insert(0, line)
+
+    def restore(self, text: str) -> None:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise ApplyError("iptables-restore failed: (fake) line 1 failed")
+        staged = {
+            table: {c: list(r) for c, r in chains.items()} for table, chains in self.tables.items()
+        }
+        table = ""
+        for number, line in enumerate(text.splitlines(), 1):
+            try:
+                table = _restore_line(staged, table, line)
+            except ApplyError as exc:
+                raise ApplyError(f"iptables-restore: line {number} failed: {exc}") from None
+        self.tables = staged
+        self.restores.append(text)
+
+    def chains(self, table: str) -> set[str]:
+        self.saves += 1
+        return set(self.tables.get(table, {}))
+
+    def chain_exists(self, table: str, chain: str) -> bool:
+        return chain in self.tables.get(table, {})
+
+    def ensure_chain(self, table: str, chain: str) -> None:
+        self.tables.setdefault(table, {}).setdefault(chain, [])
+
+    def delete_chain(self, table: str, chain: str) -> None:
+        self.tables.get(table, {}).pop(chain, None)
+
+    def flush_all(self) -> None:
+        """What `iptables -F; iptables -X` in every table leaves: empty built-in chains."""
+        self.tables = _empty()
+
+    def rules(self, table: str, chain: str) -> list[str]:
+        return list(self.tables[table][chain])
+
+    def save(self) -> str:
+        """The tables as `iptables-save` would print them (our rule text, not its normal form)."""
+        out: list[str] = []
+        for table, chains in self.tables.items():
+            out.append(f"*{table}")
+            for chain in chains:
+                policy = "ACCEPT" if chain in BUILTIN.get(table, ()) else "-"
+                out.append(f":{chain} {policy} [0:0]")
+            out += [rule for rules in chains.values() for rule in rules]
+            out.append("COMMIT")
+        return "\n".join(out) + "\n"
+
+
+def _restore_line(tables: Tables, table: str, line: str) -> str:
+    if not line or line.startswith("#"):
+        return table
+    if line.startswith("*"):
+        tables.setdefault(line[1:], {})
+        return line[1:]
+    if line == "COMMIT":
+        return ""
+    chains = tables[table]
+    if line.startswith(":"):
+        chains[line[1:].split()[0]] = []
+        return table
+    words = shlex.split(line)
+    if words[0] == "-X":
+        name = words[1]
+        if name not in chains:
+            raise ApplyError(f"no chain {name}")
+        if any(_target(shlex.split(rule)) == name for rules in chains.values() for rule in rules):
+            raise ApplyError(f"chain {name} is still referenced")
+        del chains[name]
+        return table
+    if words[0] != "-A" or words[1] not in chains:
+        raise ApplyError(f"no chain {words[1]}" if words[0] == "-A" else f"bad line {line!r}")
+    target = _target(words)
+    if target is not None and target not in TARGETS and target not in chains:
+        raise ApplyError(f"no target {target}")
+    chains[words[1]].append(line)
+    return table
+
+
+def _target(words: list[str]) -> str | None:
+    return words[words.index("-j") + 1] if "-j" in words else None

@@ -5,8 +5,14 @@ full sync, in its order and text: a `*filter` section (KUBE-SERVICES, KUBE-EXTER
 KUBE-FORWARD, KUBE-NODEPORTS, KUBE-PROXY-FIREWALL and, with localhost NodePorts, KUBE-FIREWALL)
 and a `*nat` section (KUBE-SERVICES, KUBE-NODEPORTS, KUBE-POSTROUTING, KUBE-MARK-MASQ and per
 Service port KUBE-SVC-/KUBE-SVL-/KUBE-EXT-/KUBE-FW-/KUBE-SEP- chains), each as chain lines
-`:NAME - [0:0]` (which also flush the chain) followed by `-A` rules and `COMMIT`. It is meant for
-`iptables-restore --noflush`; deleting stale chains needs the live table and is the applier's job.
+`:NAME - [0:0]` (which also flush the chain) followed by `-A` rules and `COMMIT`, meant for
+`iptables-restore --noflush`. The masquerade mark is written `%#08x` (`0x004000`), as upstream.
+
+`render_sync(..., changed=..., existing_nat_chains=...)` is one sync of the proxy, full or partial
+(KEP-3453): the top-level chains are always written whole, an unchanged Service's own chains are
+computed (for the rule counts and the set of chains to keep) but left out, and per-Service chains
+the kernel has that nothing uses any more are flushed and deleted (`:CHAIN`, then `-X CHAIN`
+before the final KUBE-SERVICES rule), as upstream does from `iptables-save -t nat`.
 
 Per Service port, in upstream's order: the entry rules (cluster IP, external IPs, load-balancer
 IPs, NodePort; or REJECT/DROP in filter when there are no usable endpoints), then the chains: the
@@ -14,71 +20,34 @@ cluster-IP masquerade rule (`! -s CLUSTER_CIDR -j KUBE-MARK-MASQ`), KUBE-EXT-, K
 and KUBE-SVL- (affinity `--rcheck` rules first, then one `-m statistic` rule per endpoint with
 probability `%0.10f` of 1/(n-i), the last unconditional) and one KUBE-SEP- per reachable endpoint
 (hairpin masquerade, affinity `--set`, DNAT). Which endpoints serve Cluster and Local policy
-follows upstream's `CategorizeEndpoints` (ready ones, else serving-and-terminating ones; topology
-hints are not used). Services are written sorted by name so the output is stable (upstream walks a
-Go map). Above 1000 endpoints per-endpoint comments are dropped, as upstream's large-cluster mode.
-
-`base_rules()` gives the `iptables -I` argv lists that hook these chains into the built-in ones;
-kube-proxy ensures them outside the restore because it must not own PREROUTING and friends.
+follows `model.categorize`. Services are written sorted by name so the output is stable (upstream
+walks a Go map). Above 1000 endpoints per-endpoint comments are dropped, as upstream's
+large-cluster mode. The jumps from the built-in chains are in `jumps.py`.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kubesvc.proxy.iptables import names
-from kubesvc.proxy.model import EndpointInfo, ServicePortInfo
-
-SERVICES = "KUBE-SERVICES"
-EXTERNAL_SERVICES = "KUBE-EXTERNAL-SERVICES"
-NODEPORTS = "KUBE-NODEPORTS"
-POSTROUTING = "KUBE-POSTROUTING"
-MARK_MASQ = "KUBE-MARK-MASQ"
-FORWARD = "KUBE-FORWARD"
-PROXY_FIREWALL = "KUBE-PROXY-FIREWALL"
-KUBELET_FIREWALL = "KUBE-FIREWALL"
-LARGE_CLUSTER_ENDPOINTS = 1000
-
-# (table, kube-proxy chain, built-in chain, comment, extra match) as upstream's iptablesJumpChains.
-_NEW = ("-m", "conntrack", "--ctstate", "NEW")
-_JUMPS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
-    ("filter", EXTERNAL_SERVICES, "INPUT", "kubernetes externally-visible service portals", _NEW),
-    ("filter", EXTERNAL_SERVICES, "FORWARD", "kubernetes externally-visible service portals", _NEW),
-    ("filter", NODEPORTS, "INPUT", "kubernetes health check service ports", ()),
-    ("filter", SERVICES, "FORWARD", "kubernetes service portals", _NEW),
-    ("filter", SERVICES, "OUTPUT", "kubernetes service portals", _NEW),
-    ("filter", FORWARD, "FORWARD", "kubernetes forwarding rules", ()),
-    ("filter", PROXY_FIREWALL, "INPUT", "kubernetes load balancer firewall", _NEW),
-    ("filter", PROXY_FIREWALL, "OUTPUT", "kubernetes load balancer firewall", _NEW),
-    ("filter", PROXY_FIREWALL, "FORWARD", "kubernetes load balancer firewall", _NEW),
-    ("nat", SERVICES, "OUTPUT", "kubernetes service portals", ()),
-    ("nat", SERVICES, "PREROUTING", "kubernetes service portals", ()),
-    ("nat", POSTROUTING, "POSTROUTING", "kubernetes postrouting rules", ()),
-    ("filter", KUBELET_FIREWALL, "INPUT", "", ()),
-    ("filter", KUBELET_FIREWALL, "OUTPUT", "", ()),
+from kubesvc.proxy.iptables.jumps import (
+    EXTERNAL_SERVICES,
+    FORWARD,
+    KUBELET_FIREWALL,
+    MARK_MASQ,
+    NODEPORTS,
+    POSTROUTING,
+    PROXY_FIREWALL,
+    SERVICES,
 )
+from kubesvc.proxy.iptables.jumps import base_chains as base_chains
+from kubesvc.proxy.iptables.jumps import base_rules as base_rules
+from kubesvc.proxy.model import Categories, EndpointInfo, ServicePortInfo
+from kubesvc.proxy.model import categorize as categorize
 
-
-def base_chains() -> list[tuple[str, str]]:
-    """(table, chain) pairs kube-proxy creates (`iptables -t T -N C`) before the jump rules."""
-    seen: list[tuple[str, str]] = []
-    for table, chain, _, _, _ in _JUMPS:
-        if (table, chain) not in seen:
-            seen.append((table, chain))
-    return seen
-
-
-def base_rules() -> list[list[str]]:
-    """The jump rules kube-proxy ensures at the top of the built-in chains, as `iptables` argv."""
-    out: list[list[str]] = []
-    for table, chain, builtin, comment, extra in _JUMPS:
-        argv = ["iptables", "-w", "-t", table, "-I", builtin, *extra]
-        if comment:
-            argv += ["-m", "comment", "--comment", comment]
-        out.append([*argv, "-j", chain])
-    return out
+LARGE_CLUSTER_ENDPOINTS = 1000
 
 
 def _q(text: str) -> str:
@@ -87,20 +56,43 @@ def _q(text: str) -> str:
 
 @dataclass(slots=True, kw_only=True)
 class _Out:
-    """The four line buffers of one sync, as upstream's LineBuffers."""
+    """The four line buffers of one sync, as upstream's LineBuffers.
+
+    `active` collects every nat chain the sync wants to keep; a partial sync writes an unchanged
+    Service's chains into a second `_Out` that shares `active` and is thrown away, as upstream
+    writes them into discarding buffers (so the rule counts still come out right).
+    """
 
     filter_chains: list[str] = field(default_factory=list)
     filter_rules: list[str] = field(default_factory=list)
     nat_chains: list[str] = field(default_factory=list)
     nat_rules: list[str] = field(default_factory=list)
+    active: set[str] = field(default_factory=set)
 
     def nat_chain(self, chain: str) -> None:
         self.nat_chains.append(f":{chain} - [0:0]")
+        self.active.add(chain)
 
     def text(self) -> str:
         lines = ["*filter", *self.filter_chains, *self.filter_rules, "COMMIT"]
         lines += ["*nat", *self.nat_chains, *self.nat_rules, "COMMIT"]
         return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rendered:
+    """One sync's `iptables-restore` input and what the metrics report about it."""
+
+    text: str
+    full: bool
+    nat_rules: int  # nat rules kube-proxy owns after this sync (written or left in place)
+    filter_rules: int
+    nat_rules_written: int
+    filter_rules_written: int
+    deleted_chains: tuple[str, ...]
+    active_nat_chains: frozenset[str]
+    no_local_internal: int  # Services with internalTrafficPolicy Local and no local endpoint
+    no_local_external: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,39 +102,6 @@ class _Options:
     masquerade_all: bool
     mark: str
     large: bool
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Categories:
-    """Upstream's CategorizeEndpoints result for one Service port."""
-
-    cluster: list[EndpointInfo]
-    local: list[EndpointInfo]
-    reachable: list[EndpointInfo]
-    has_any: bool
-
-
-def categorize(svc: ServicePortInfo, endpoints: Sequence[EndpointInfo]) -> _Categories:
-    """Split endpoints into those used by Cluster and Local policy, as kube-proxy does."""
-    cluster: list[EndpointInfo] = []
-    has_any = False
-    if svc.uses_cluster_endpoints:
-        cluster = [ep for ep in endpoints if ep.ready]
-        if not cluster:
-            cluster = [ep for ep in endpoints if ep.serving and ep.terminating]
-        has_any = bool(cluster)
-    if not svc.uses_local_endpoints:
-        return _Categories(cluster=cluster, local=[], reachable=cluster, has_any=has_any)
-    usable = [ep for ep in endpoints if ep.ready or (ep.serving and ep.terminating)]
-    has_any = has_any or bool(usable)
-    local = [ep for ep in endpoints if ep.is_local and ep.ready]
-    if not local:
-        local = [ep for ep in endpoints if ep.is_local and ep.serving and ep.terminating]
-    if not svc.uses_cluster_endpoints:
-        return _Categories(cluster=cluster, local=local, reachable=local, has_any=has_any)
-    merged = {str(ep): ep for ep in [*cluster, *local]}
-    reachable = [merged[k] for k in sorted(merged)]
-    return _Categories(cluster=cluster, local=local, reachable=reachable, has_any=has_any)
 
 
 def render(
@@ -162,10 +121,44 @@ def render(
     `endpoints` is keyed by `ServicePortInfo.key`; `node_port_addresses` None means NodePorts
     answer on every local address, otherwise on the given node IPs only.
     """
+    return render_sync(
+        services,
+        endpoints,
+        node_ip=node_ip,
+        cluster_cidr=cluster_cidr,
+        masquerade_all=masquerade_all,
+        node_port_addresses=node_port_addresses,
+        localhost_node_ports=localhost_node_ports,
+        masquerade_bit=masquerade_bit,
+        conntrack_tcp_liberal=conntrack_tcp_liberal,
+    ).text
+
+
+def render_sync(
+    services: Sequence[ServicePortInfo],
+    endpoints: Mapping[str, Sequence[EndpointInfo]],
+    *,
+    changed: Collection[str] | None = None,
+    existing_nat_chains: Collection[str] = (),
+    node_ip: str | None = None,
+    cluster_cidr: str | None = None,
+    masquerade_all: bool = False,
+    node_port_addresses: Sequence[str] | None = None,
+    localhost_node_ports: bool = True,
+    masquerade_bit: int = 14,
+    conntrack_tcp_liberal: bool = False,
+) -> Rendered:
+    """One sync: full when `changed` is None, else partial (KEP-3453).
+
+    A partial sync writes the top-level chains in full but the KUBE-SVC/SVL/EXT/FW/SEP chains only
+    of the Services named in `changed` (`namespace/name`); the others stay as the kernel has
+    them. Either way, per-Service chains in `existing_nat_chains` (what `iptables-save -t nat`
+    shows) that no Service uses any more are flushed and deleted (`:CHAIN` then `-X CHAIN`).
+    """
     if node_port_addresses is not None:
         loopback = any(ipaddress.ip_address(ip).is_loopback for ip in node_port_addresses)
         localhost_node_ports = localhost_node_ports and loopback
-    mark = f"{1 << masquerade_bit:#x}"
+    mark = f"{1 << masquerade_bit:#08x}"
     total = sum(len(endpoints.get(svc.key, ())) for svc in services)
     opts = _Options(
         node_ip=node_ip,
@@ -175,11 +168,35 @@ def render(
         large=total > LARGE_CLUSTER_ENDPOINTS,
     )
     out = _Out()
+    skipped = _Out(active=out.active)
     _write_head(out, mark, localhost_node_ports)
+    no_local = [0, 0]
     for svc in sorted(services, key=lambda s: (s.key, s.protocol)):
-        _write_service(out, svc, endpoints.get(svc.key, ()), opts)
+        unchanged = changed is not None and f"{svc.namespace}/{svc.name}" not in changed
+        plan = _write_service(
+            out, skipped if unchanged else out, svc, endpoints.get(svc.key, ()), opts
+        )
+        no_local[0] += plan.cats.has_any and not plan.has_internal
+        no_local[1] += plan.cats.has_any and not plan.has_external
+    stale = sorted(
+        c for c in existing_nat_chains if names.is_service_chain(c) and c not in out.active
+    )
+    out.nat_chains += [f":{c} - [0:0]" for c in stale]
+    out.nat_rules += [f"-X {c}" for c in stale]
     _write_tail(out, mark, node_port_addresses, localhost_node_ports, conntrack_tcp_liberal)
-    return out.text()
+    written = sum(ln.startswith("-A ") for ln in out.nat_rules)
+    return Rendered(
+        text=out.text(),
+        full=changed is None,
+        nat_rules=written + len(skipped.nat_rules),
+        filter_rules=len(out.filter_rules),
+        nat_rules_written=written,
+        filter_rules_written=len(out.filter_rules),
+        deleted_chains=tuple(stale),
+        active_nat_chains=frozenset(out.active),
+        no_local_internal=no_local[0],
+        no_local_external=no_local[1],
+    )
 
 
 def _write_head(out: _Out, mark: str, localhost_node_ports: bool) -> None:
@@ -235,7 +252,7 @@ class _Plan:
     """The per-Service-port decisions of syncProxyRules, computed once."""
 
     svc: ServicePortInfo
-    cats: _Categories
+    cats: Categories
     proto: str
     name: str
     cluster_chain: str
@@ -287,23 +304,29 @@ def _plan(svc: ServicePortInfo, endpoints: Sequence[EndpointInfo]) -> _Plan:
 
 
 def _write_service(
-    out: _Out, svc: ServicePortInfo, endpoints: Sequence[EndpointInfo], opts: _Options
-) -> None:
+    out: _Out,
+    chains: _Out,
+    svc: ServicePortInfo,
+    endpoints: Sequence[EndpointInfo],
+    opts: _Options,
+) -> _Plan:
+    """Entry rules into `out`; the Service's own chains into `chains` (`out`, or the discard)."""
     plan = _plan(svc, endpoints)
     _write_entry_rules(out, plan)
-    _write_internal_masquerade(out, plan, opts)
+    _write_internal_masquerade(chains, plan, opts)
     if plan.cats.has_any and svc.externally_accessible:
-        _write_external_chain(out, plan, opts)
+        _write_external_chain(chains, plan, opts)
     if plan.uses_fw:
-        _write_firewall_chain(out, plan, opts)
+        _write_firewall_chain(chains, plan, opts)
     if plan.cats.cluster and svc.uses_cluster_endpoints:
-        out.nat_chain(plan.cluster_chain)
-        _write_balancing(out, plan, plan.cluster_chain, plan.cats.cluster, opts)
+        chains.nat_chain(plan.cluster_chain)
+        _write_balancing(chains, plan, plan.cluster_chain, plan.cats.cluster, opts)
     if plan.cats.local and svc.uses_local_endpoints:
-        out.nat_chain(plan.local_chain)
-        _write_balancing(out, plan, plan.local_chain, plan.cats.local, opts)
+        chains.nat_chain(plan.local_chain)
+        _write_balancing(chains, plan, plan.local_chain, plan.cats.local, opts)
     for ep in plan.cats.reachable:
-        _write_endpoint_chain(out, plan, ep, opts)
+        _write_endpoint_chain(chains, plan, ep, opts)
+    return plan
 
 
 def _write_entry_rules(out: _Out, plan: _Plan) -> None:
