@@ -20,6 +20,8 @@ PURE = [
     ROOT / "src/kubesvc/apiserver/discovery.py",
     ROOT / "src/kubesvc/apiserver/paths.py",
     ROOT / "src/kubesvc/apiserver/strategy.py",
+    ROOT / "src/kubesvc/controllers/endpointslice/reconciler.py",
+    ROOT / "src/kubesvc/controllers/endpointslice/triggertime.py",
     ROOT / "src/kubesvc/controllers/statefulset/identity.py",
     ROOT / "src/kubesvc/controllers/statefulset/reconciler.py",
     ROOT / "src/kubesvc/controllers/statefulset/revision.py",

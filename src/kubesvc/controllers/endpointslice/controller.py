@@ -17,6 +17,7 @@ from typing import Any
 from kubesvc.api.errors import StatusError
 from kubesvc.client import Client, key_of
 from kubesvc.controllers.endpointslice.reconciler import reconcile
+from kubesvc.controllers.endpointslice.triggertime import ANNOTATION, TriggerTimes
 from kubesvc.controllers.informers import RESOURCES, SERVICE_NAME_LABEL, SharedInformers
 from kubesvc.controllers.pods import is_deleting, meta
 from kubesvc.controllers.services import (
@@ -44,6 +45,7 @@ class EndpointSliceController:
         self.clock: Clock = clock or RealClock()
         self.max_endpoints = max_endpoints_per_slice
         self.tracker = WriteTracker()
+        self.trigger_times = TriggerTimes()
         self.worker = QueueWorker(
             "endpointslice",
             self.sync,
@@ -84,6 +86,7 @@ class EndpointSliceController:
         service = self.informers.services.cache.get(key)
         if service is None:
             self.tracker.forget(key)
+            self.trigger_times.forget(key)
             return None
         selector = service_selector(service)
         if selector is None:
@@ -100,6 +103,11 @@ class EndpointSliceController:
         slices = self.informers.endpointslices.cache.by_index("service", key)
         nodes = {str(meta(n).get("name")): n for n in self.informers.nodes.cache.items()}
         changes = reconcile(service, pods, slices, nodes, self.max_endpoints)
+        # the first change behind this update, for kube-proxy's network programming latency
+        trigger = self.trigger_times.compute(key, service, pods)
+        for slice_ in [*changes.create, *changes.update]:
+            if trigger:
+                slice_["metadata"].setdefault("annotations", {})[ANNOTATION] = trigger
         res = RESOURCES.endpointslices
         if not is_deleting(service):
             for slice_ in changes.create:
