@@ -179,6 +179,12 @@ def test_healthz_metrics_and_partial_syncs(
     assert after["kubeproxy_sync_proxy_rules_endpoint_changes_total"] > 0
     kubectl("scale", "deployment", "hostnames", "--replicas=3")
     eventually(lambda: len(trace(cluster, "hostnames:80", "node-2")["pods"]) == 3, what="3 pods")
+    # the new pod's Ready transition → its rules on node-2: network programming latency
+    programming = 'kubeproxy_network_programming_duration_seconds_count{ip_family="IPv4"}'
+    eventually(
+        lambda: metrics("172.18.0.3").get(programming, 0) > after.get(programming, 0),
+        what="a network programming latency observed",
+    )
 
 
 def test_a_flushed_nat_table_is_noticed_by_the_canary_and_rebuilt(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -201,3 +202,21 @@ def test_a_dead_but_listed_endpoint_is_skipped_by_the_retry(
         timeout=90,
         what="the killed container is restarted",
     )
+
+
+def test_healthz_and_metrics_in_userspace_mode(cluster: Cluster, myapp: dict[str, str]) -> None:
+    """kube-proxy's /healthz (10256) and /metrics (10249) on the node's address, here too."""
+    from urllib.request import urlopen
+
+    with urlopen("http://172.18.0.2:10256/healthz", timeout=5) as reply:
+        body = json.loads(reply.read())
+        assert reply.status == 200
+    assert body["nodeName"] == "node-1" and body["nodeHealthy"] is True
+    with urlopen("http://172.18.0.2:10249/metrics", timeout=5) as reply:
+        text = reply.read().decode()
+    count = re.search(
+        r'^kubeproxy_sync_proxy_rules_duration_seconds_count\{ip_family="IPv4"\} (\d+)', text, re.M
+    )
+    assert count and int(count.group(1)) >= 1
+    assert "kubeproxy_sync_proxy_rules_service_changes_total" in text
+    assert "kubeproxy_sync_full_proxy_rules_duration_seconds" not in text  # iptables mode's only

@@ -287,6 +287,9 @@ async def _proxy(args: argparse.Namespace) -> None:
     from kubesvc.proxy.iptables.proxier import IptablesProxier
     from kubesvc.proxy.userspace.proxier import UserspaceProxier
 
+    healthz, metrics = endpoints_of(
+        args.node_ip, args.healthz_bind_address, args.metrics_bind_address
+    )
     async with Client(args.server) as client:
         if args.proxy_mode == "userspace":
             await UserspaceProxier(
@@ -296,11 +299,10 @@ async def _proxy(args: argparse.Namespace) -> None:
                 udp_timeout=args.udp_timeout,
                 min_sync_period=args.iptables_min_sync_period,
                 sync_period=args.iptables_sync_period,
+                healthz_address=healthz,
+                metrics_address=metrics,
             ).run()
             return
-        healthz, metrics = endpoints_of(
-            args.node_ip, args.healthz_bind_address, args.metrics_bind_address
-        )
         await IptablesProxier(
             client,
             args.node,

@@ -26,10 +26,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
+
 from kubesvc.api.resources import lookup
 from kubesvc.client import Client, Informer
-from kubesvc.lib.runner import Runner
+from kubesvc.lib.runner import RealClock, Runner
 from kubesvc.proxy.daemon import desired_state
+from kubesvc.proxy.healthz import ProxierHealth, serve_healthz
+from kubesvc.proxy.metrics import ProxyMetrics, serve_metrics
 from kubesvc.proxy.model import EndpointInfo, ServicePortInfo
 from kubesvc.proxy.userspace import apply
 from kubesvc.proxy.userspace.balancer import LoadBalancer
@@ -172,9 +176,15 @@ class UserspaceProxier:
         udp_timeout: float = UDP_IDLE_TIMEOUT,
         min_sync_period: float = 0.2,
         sync_period: float = 30.0,
+        healthz_address: tuple[str, int] | None = None,
+        metrics_address: tuple[str, int] | None = None,
     ) -> None:
         assert SERVICES is not None and SLICES is not None
         self.node = node
+        self.healthz_address, self.metrics_address = healthz_address, metrics_address
+        self.clock = RealClock()
+        self.metrics = ProxyMetrics("userspace")
+        self.health = ProxierHealth(self.clock, 2 * sync_period, node)
         self.proxy = UserspaceProxy(node_ip=node_ip, udp_timeout=udp_timeout)
         self.services = Informer(client, SERVICES)
         self.slices = Informer(client, SLICES)
@@ -184,14 +194,24 @@ class UserspaceProxier:
             min_interval=min_sync_period,
             max_interval=sync_period,
         )
-        for informer in (self.services, self.slices):
-            informer.add_handler(lambda old, new: self.runner.request())
+        self.services.add_handler(
+            lambda old, new: self._changed(self.metrics.service_changes_total)
+        )
+        self.slices.add_handler(lambda old, new: self._changed(self.metrics.endpoint_changes_total))
         self.sync_period = sync_period
         self.syncs = 0
         self._applied = ""
         self._applied_at = float("-inf")
 
+    def _changed(self, counter: Any) -> None:
+        counter.inc()
+        self.health.queued_update()
+        now = self.clock.now().timestamp()
+        self.metrics.last_queued_timestamp.set(now, ip_family=self.metrics.family)
+        self.runner.request()
+
     async def sync(self) -> None:
+        started = self.clock.monotonic()
         ports, endpoints = desired_state(
             self.services.cache.items(), self.slices.cache.items(), self.node
         )
@@ -202,17 +222,38 @@ class UserspaceProxier:
             await asyncio.to_thread(_apply, text)
             self._applied, self._applied_at = text, now
         self.syncs += 1
+        self.metrics.observe_sync(self.clock.monotonic() - started)
+        self.metrics.last_timestamp.set(self.clock.now().timestamp(), ip_family=self.metrics.family)
+        self.health.updated()
+
+    async def _serve(self) -> list[web.AppRunner]:
+        servers = []
+        try:
+            if self.healthz_address is not None:
+                host, port = self.healthz_address
+                servers.append(await serve_healthz(self.health, host, port, self.metrics))
+            if self.metrics_address is not None:
+                host, port = self.metrics_address
+                servers.append(await serve_metrics(self.metrics, host, port))
+        except OSError as exc:  # kube-proxy logs and goes on without the endpoint
+            log.error("cannot serve healthz/metrics: %s", exc)
+        return servers
 
     async def run(self) -> None:
         tasks = [asyncio.create_task(i.run()) for i in (self.services, self.slices)]
+        servers: list[web.AppRunner] = []
         try:
             await self.services.wait_synced()
             await self.slices.wait_synced()
+            servers = await self._serve()
+            self.health.updated()
             await self.runner.run()
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for server in servers:
+                await server.cleanup()
             self.proxy.close()
 
 
