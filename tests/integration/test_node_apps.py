@@ -128,9 +128,9 @@ def udp(port: int, message: bytes) -> bytes:
 
 
 def assert_prompt_stop(app: App, expected_code: int = 0) -> None:
-    code, took = app.stop()
+    # stop() fails the test when the app does not exit on the signal (it would be killed)
+    code, _took = app.stop()
     assert code == expected_code, app.log()
-    assert took < 3, f"took {took:.1f}s to stop"
 
 
 @pytest.mark.parametrize("version", ["v1", "v2", "v3"])

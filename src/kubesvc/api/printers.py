@@ -71,6 +71,7 @@ PRINTERS: Mapping[str, Printer] = {
     "EndpointSlice": Printer(columns=net.ENDPOINT_SLICE_COLUMNS, cells=net.endpoint_slice_cells),
     "Ingress": Printer(columns=net.INGRESS_COLUMNS, cells=net.ingress_cells),
     "IngressClass": Printer(columns=net.INGRESS_CLASS_COLUMNS, cells=net.ingress_class_cells),
+    "IPAddress": Printer(columns=net.IP_ADDRESS_COLUMNS, cells=net.ip_address_cells),
     "Pod": Printer(columns=pod.POD_COLUMNS, cells=pod.pod_cells, conditions=pod.pod_conditions),
     "Deployment": Printer(columns=core.DEPLOYMENT_COLUMNS, cells=core.deployment_cells),
     "ReplicaSet": Printer(columns=core.REPLICA_SET_COLUMNS, cells=core.replica_set_cells),

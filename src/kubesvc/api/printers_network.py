@@ -253,3 +253,23 @@ def ingress_class_cells(ingress_class: Obj, now: datetime) -> list[Cell]:
             parameters += "." + api_group
         parameters += "/" + text(params, "name")
     return [name(ingress_class), text(spec, "controller"), parameters, age(ingress_class, now)]
+
+
+IP_ADDRESS_COLUMNS = (
+    name_column(),
+    Column(name="ParentRef", description="the object this IP address is allocated to"),
+)
+
+
+def ip_address_cells(ip_address: Obj, now: datetime) -> list[Cell]:
+    """NAME and PARENTREF (`services/NS/NAME`: the group-resource in lower case, its namespace
+    and name), the two columns kube-apiserver defines for IPAddress."""
+    ref = field(mapping(ip_address, "spec"), "parentRef")
+    parent = "<none>"
+    if isinstance(ref, Mapping):
+        group = text(ref, "group")
+        parent = text(ref, "resource").lower() + (f".{group.lower()}" if group else "")
+        if text(ref, "namespace"):
+            parent += "/" + text(ref, "namespace")
+        parent += "/" + text(ref, "name")
+    return [name(ip_address), parent]

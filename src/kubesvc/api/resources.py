@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+READ_VERBS = ("get", "list", "watch")
 
 # What each subresource offers, and the kind it answers with (None: the resource's own kind).
 SUBRESOURCE_VERBS: dict[str, tuple[str, ...]] = {
@@ -35,6 +36,7 @@ class Resource:
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     subresources: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = VERBS
 
     @property
     def api_version(self) -> str:
@@ -74,6 +76,7 @@ def _r(
     short: tuple[str, ...] = (),
     cats: tuple[str, ...] = (),
     sub: tuple[str, ...] = (),
+    verbs: tuple[str, ...] = VERBS,
 ) -> Resource:
     return Resource(
         group=group,
@@ -86,6 +89,7 @@ def _r(
         short_names=short,
         categories=cats,
         subresources=sub,
+        verbs=verbs,
     )
 
 
@@ -146,6 +150,17 @@ RESOURCES: tuple[Resource, ...] = (
     _r("coordination.k8s.io", "Lease", "leases", "leases"),
     _r("discovery.k8s.io", "EndpointSlice", "endpointslices", "endpointslices"),
     _r("networking.k8s.io", "IngressClass", "ingressclasses", "ingressclasses", namespaced=False),
+    # the ClusterIP allocation table (seed 000), written only by the API server's allocator and
+    # its repair loop in the same transactions as the Services: read-only here
+    _r(
+        "networking.k8s.io",
+        "IPAddress",
+        "ipaddresses",
+        "ipaddresses",
+        namespaced=False,
+        short=("ip",),
+        verbs=READ_VERBS,
+    ),
     _r("networking.k8s.io", "Ingress", "ingresses", "ingress", short=("ing",), sub=("status",)),
 )
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import random
+import uuid
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -133,11 +134,20 @@ def _probe(
     return None
 
 
-def ip_record(ip: str, namespace: str, name: str) -> bytes:
+def ip_record(ip: str, namespace: str, name: str, created: str = "") -> bytes:
+    """The IPAddress object of an allocated ClusterIP, as Kubernetes' allocator writes it
+    (`kubectl get ipaddresses` reads the table); `created` is its Service's creation time."""
+    metadata: dict[str, Any] = {
+        "name": ip,
+        "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"kubesvc/ipaddresses/{ip}/{created}")),
+        "labels": {"ipaddress.kubernetes.io/managed-by": "ipallocator.k8s.io"},
+    }
+    if created:
+        metadata["creationTimestamp"] = created
     record = {
         "kind": "IPAddress",
         "apiVersion": "networking.k8s.io/v1",
-        "metadata": {"name": ip, "labels": {"ipaddress.kubernetes.io/managed-by": "kubesvc"}},
+        "metadata": metadata,
         "spec": {
             "parentRef": {"group": "", "resource": "services", "namespace": namespace, "name": name}
         },
@@ -298,7 +308,8 @@ class Allocator:
             ip = picked
         spec["clusterIP"] = ip
         spec["clusterIPs"] = [ip]
-        plan.create[ip_key(ip)] = ip_record(ip, ns, name)
+        created = str(svc["metadata"].get("creationTimestamp") or "")
+        plan.create[ip_key(ip)] = ip_record(ip, ns, name, created)
 
     def _plan_ports(
         self, svc: dict[str, Any], old: dict[str, Any] | None, plan: Plan, ns: str, name: str

@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any
 
-from kubesvc.api.resources import RESOURCES, SUBRESOURCE_VERBS, VERBS, Resource, groups
+from kubesvc.api.resources import RESOURCES, SUBRESOURCE_VERBS, Resource, groups
 
 AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
@@ -46,7 +46,7 @@ def _aggregated_resource(r: Resource) -> dict[str, Any]:
         "responseKind": _gvk(r),
         "scope": "Namespaced" if r.namespaced else "Cluster",
         "singularResource": r.singular,
-        "verbs": list(VERBS),
+        "verbs": list(r.verbs),
     }
     if r.short_names:
         entry["shortNames"] = list(r.short_names)
@@ -121,7 +121,7 @@ def resource_list(group: str) -> dict[str, Any] | None:
             "singularName": r.singular,
             "namespaced": r.namespaced,
             "kind": r.kind,
-            "verbs": list(VERBS),
+            "verbs": list(r.verbs),
         }
         if r.short_names:
             entry["shortNames"] = list(r.short_names)

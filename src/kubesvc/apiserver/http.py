@@ -35,13 +35,14 @@ from kubesvc.api.selectors import (
     parse_label_selector,
 )
 from kubesvc.apiserver import discovery
-from kubesvc.apiserver.nodeproxy import proxy_exec, proxy_log
+from kubesvc.apiserver.nodeproxy import proxy_attach, proxy_exec, proxy_log, proxy_portforward
 from kubesvc.apiserver.paths import Target, parse
 from kubesvc.apiserver.registry import Registry, Selectors
 from kubesvc.apiserver.watch import serve_watch
 
 log = logging.getLogger("kubesvc.apiserver")
 
+STREAMS = {"exec": proxy_exec, "attach": proxy_attach, "portforward": proxy_portforward}
 PATCH_TYPES = (
     "application/json-patch+json",
     "application/merge-patch+json",
@@ -118,15 +119,17 @@ class ApiHandler:
             return await self._scale(request, target, query)
         if target.subresource == "binding":
             return await self._bind(request, target, query)
-        if target.subresource == "exec":
+        if target.subresource in STREAMS:
             if request.method not in ("GET", "POST") or target.name is None:
                 raise method_not_allowed()
-            return await proxy_exec(request, self.registry, target, query)
+            return await STREAMS[target.subresource](request, self.registry, target, query)
         if target.subresource == "log":
             if request.method != "GET" or target.name is None:
                 raise method_not_allowed()
             return await proxy_log(request, self.registry, target, query)
         method = request.method
+        if method != "GET" and "create" not in target.resource.verbs:
+            raise method_not_allowed()  # a read-only resource (the allocation table)
         if target.name is None:
             if method == "GET":
                 return await self._list(request, target, query)

@@ -139,7 +139,8 @@ def _claim_ip(
         return
     claimed[key] = svc
     if key not in keys:
-        actions.restore[key] = allocation.ip_record(ip, ns, name)
+        created = str((svc.get("metadata") or {}).get("creationTimestamp") or "")
+        actions.restore[key] = allocation.ip_record(ip, ns, name, created)
         actions.warnings.append(
             RepairWarning(
                 svc,
