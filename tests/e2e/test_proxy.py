@@ -191,9 +191,11 @@ def test_a_flushed_nat_table_is_noticed_by_the_canary_and_rebuilt(
     cluster: Cluster, kubectl: Kubectl, hostnames: dict[str, str]
 ) -> None:
     address = vip(kubectl, "hostnames")
+    full = 'kubeproxy_sync_full_proxy_rules_duration_seconds_count{ip_family="IPv4"}'
+    before = metrics("172.18.0.4")[full]
     cluster.node_shell("node-3", "iptables", "-t", "nat", "-F")
     cluster.node_shell("node-3", "iptables", "-t", "nat", "-X")
-    assert "KUBE-SERVICES" not in cluster.node_shell("node-3", "iptables-save", "-t", "nat")
+    eventually(lambda: metrics("172.18.0.4")[full] > before, what="a full resync on node-3")
     eventually(
         lambda: (
             '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES'
@@ -237,3 +239,35 @@ def test_udp_flows_to_a_deleted_endpoint_are_cleaned_up(cluster: Cluster, kubect
         "node-1", "conntrack", "-L", "-p", "udp", "--orig-port-src", str(port)
     )
     assert f"src={chosen} " not in flows
+
+
+def test_a_pod_reaches_itself_through_its_own_service(
+    cluster: Cluster, kubectl: Kubectl, hostnames: dict[str, str]
+) -> None:
+    """Hairpin: the DNAT sends the pod's connection back to the pod itself; KUBE-SEP's
+    `-s POD_IP -j KUBE-MARK-MASQ` masquerades it, so the reply goes back through the bridge."""
+    address = vip(kubectl, "hostnames")
+    names = {p["metadata"]["name"] for p in pods(kubectl, "app=hostnames")}  # earlier tests scale
+    me = sorted(names)[0]
+    seen = reached(cluster, me, f"http://{address}:80/", times=30)
+    assert me in seen and seen <= names
+
+
+def test_a_deleted_pod_gets_no_new_connection_after_the_next_sync(
+    cluster: Cluster, kubectl: Kubectl, hostnames: dict[str, str]
+) -> None:
+    address = vip(kubectl, "hostnames")
+    victim = sorted(pods(kubectl, "app=hostnames"), key=lambda p: p["metadata"]["name"])[-1]
+    name = victim["metadata"]["name"]
+    kubectl("delete", "pod", name, "--wait=false")
+    # the next sync after the endpoint change drops the pod from every node's rules
+    for node in ("node-1", "node-2", "node-3"):
+        eventually(
+            lambda n=node: name not in trace(cluster, "hostnames:80", n)["pods"],
+            what=f"{node}'s rules drop {name}",
+        )
+        assert name not in reached(cluster, node, f"http://{address}:80/", times=15)
+    eventually(
+        lambda: running_ready(pods(kubectl, "app=hostnames"), 3),
+        what="the Deployment replaces it",
+    )
