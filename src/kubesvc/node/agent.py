@@ -142,7 +142,8 @@ class Agent:
         """The kubelet endpoint on NODE_IP:10250, inside the node's network namespace."""
         node = self.topology.node(self.name)
         sock = await asyncio.to_thread(ip.listen_socket, node.netns, node.ip, KUBELET_PORT)
-        runner = web.AppRunner(KubeletServer(self.ctx.data_dir / "pods").app(), access_log=None)
+        server = KubeletServer(self.ctx.data_dir / "pods", self.workers)
+        runner = web.AppRunner(server.app(), access_log=None)
         await runner.setup()
         await web.SockSite(runner, sock).start()
         return runner

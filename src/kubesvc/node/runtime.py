@@ -3,19 +3,26 @@
 A container is one process group started from an argv (already wrapped to enter the pod's
 namespaces). Its stdout and stderr are copied line by line into the container's log file in the
 CRI format the kubelet keeps (`2026-01-01T00:00:00.000000000Z stdout F text`), rotated at
-`MAX_LOG_BYTES` (one previous file kept as `.1`). Stopping sends SIGTERM to the whole group,
-then SIGKILL after the grace period, as a container runtime does.
+`MAX_LOG_BYTES` (one previous file kept as `.1`), and handed as they come to attached clients
+(`containerio`). With `stdin` the process keeps an open stdin pipe; with `tty` it runs on a
+pseudo-terminal (output as stdout). Stopping sends SIGTERM to the whole group, then SIGKILL
+after the grace period, as a container runtime does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
+import pty
 import signal
+import termios
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from kubesvc.node.containerio import ContainerIO, Fanout, LineBuffer, pty_streams
 
 MAX_LOG_BYTES = 10 * 1024 * 1024
 
@@ -56,6 +63,8 @@ class Process:
     proc: asyncio.subprocess.Process
     log: LogWriter
     started_at: datetime
+    io: ContainerIO = field(default_factory=ContainerIO)
+    master: int = -1  # the pty master of a tty container
     copiers: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -68,6 +77,10 @@ class Process:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.log.close()
+        self.io.close_stdin()
+        if self.master >= 0:
+            os.close(self.master)
+            self.master = -1
         return code
 
     async def stop(self, grace: float) -> None:
@@ -86,31 +99,87 @@ def _signal_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
 
 
-async def _copy(reader: asyncio.StreamReader, stream: str, log: LogWriter) -> None:
+async def _copy(reader: asyncio.StreamReader, stream: str, log: LogWriter, out: Fanout) -> None:
+    lines = LineBuffer()
     while True:
-        line = await reader.readline()
-        if not line:
-            return
-        log.write(stream, line)
+        try:
+            data = await reader.read(65536)
+        except OSError:  # a pty master reports EIO once the container's side is closed
+            data = b""
+        if not data:
+            break
+        out.publish(stream, data)
+        for text, complete in lines.feed(data):
+            log.write(stream, text + b"\n" if complete else text)
+    for text, _ in lines.finish():
+        log.write(stream, text + b"\n")
 
 
-async def start(argv: list[str], env: dict[str, str], log_path: Path, cwd: str = "/") -> Process:
+async def _copy_all(
+    outputs: list[tuple[asyncio.StreamReader, str]], log: LogWriter, io: ContainerIO
+) -> None:
+    try:
+        await asyncio.gather(*(_copy(reader, name, log, io.output) for reader, name in outputs))
+    finally:
+        io.output.close()  # attached clients learn that the container's output ended
+
+
+def _take_terminal() -> None:  # in the child, a session leader: its stdin becomes its terminal
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+async def start(
+    argv: list[str],
+    env: dict[str, str],
+    log_path: Path,
+    cwd: str = "/",
+    *,
+    stdin: bool = False,
+    tty: bool = False,
+    stdin_once: bool = False,
+) -> Process:
     """Start a container process in its own process group, its output going to `log_path`."""
     log = LogWriter(log_path)
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-        cwd=cwd,
-        start_new_session=True,
-        limit=1024 * 1024,
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    process = Process(proc=proc, log=log, started_at=datetime.now(UTC))
-    process.copiers = [
-        asyncio.create_task(_copy(proc.stdout, "stdout", log)),
-        asyncio.create_task(_copy(proc.stderr, "stderr", log)),
-    ]
+    if tty:
+        master, slave = pty.openpty()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
+                preexec_fn=_take_terminal,
+            )
+        except BaseException:
+            os.close(master)
+            raise
+        finally:
+            os.close(slave)
+        reader, writer = await pty_streams(master)
+        if not stdin:
+            writer.close()
+        io = ContainerIO(
+            tty=True, stdin_once=stdin_once, stdin=writer if stdin else None, master=master
+        )
+        outputs = [(reader, "stdout")]
+    else:
+        master = -1
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+            limit=1024 * 1024,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        io = ContainerIO(stdin_once=stdin_once, stdin=proc.stdin)
+        outputs = [(proc.stdout, "stdout"), (proc.stderr, "stderr")]
+    process = Process(proc=proc, log=log, started_at=datetime.now(UTC), io=io, master=master)
+    process.copiers = [asyncio.create_task(_copy_all(outputs, log, io))]
     return process

@@ -1,29 +1,47 @@
 """The node agent's HTTP endpoint (the kubelet's port 10250), served on the node's address.
 
-`GET /containerLogs/NS/POD/CONTAINER?follow=&tailLines=&timestamps=&previous=&sinceSeconds=
-&sinceTime=&limitBytes=` streams a container's log as `text/plain`, as the kubelet does; the API
-server proxies `pods/log` here. The listening socket is made inside the node's network namespace,
-so the API server reaches it at `NODE_IP:10250` like a real kubelet.
+- `GET /containerLogs/NS/POD/CONTAINER?follow=&tailLines=&timestamps=&previous=&sinceSeconds=
+  &sinceTime=&limitBytes=` streams a container's log as `text/plain`, as the kubelet does;
+- `GET /exec/NS/POD/CONTAINER?command=…&stdin=&stdout=&stderr=&tty=` and
+  `GET /attach/NS/POD/CONTAINER?stdin=&stdout=&stderr=&tty=` are WebSocket v5 sessions
+  (`execstream`);
+- `GET /portForward/NS/POD` is a WebSocket carrying kubectl's SPDY/3.1 session (`portforward`).
+
+The API server relays `pods/log`, `pods/exec`, `pods/attach` and `pods/portforward` here. An error
+before an upgrade is a `text/plain` answer whose message is also in the `X-Kubesvc-Error` header,
+which the API server can read from a failed WebSocket handshake. The listening socket is made
+inside the node's network namespace, so the API server reaches it at `NODE_IP:10250` like a real
+kubelet.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
-from kubesvc.node import execstream, logs, podexec
+from kubesvc.node import execstream, logs, podexec, portforward
+from kubesvc.node.pod import PodWorker
+from kubesvc.node.runtime import Process
 
 KUBELET_PORT = 10250
+CLOSE_TIMEOUT = 1.0
+
+
+ERROR_HEADER = "X-Kubesvc-Error"
 
 
 def _error(status: int, message: str) -> web.Response:
-    return web.Response(status=status, text=message, content_type="text/plain")
+    line = " ".join(message.split()).encode("latin-1", "replace").decode("latin-1")
+    return web.Response(
+        status=status, text=message, content_type="text/plain", headers={ERROR_HEADER: line}
+    )
 
 
 def _alive(pid_file: Path) -> bool:
@@ -67,8 +85,18 @@ async def follow(
 
 
 class KubeletServer:
-    def __init__(self, pods_dir: Path) -> None:
+    def __init__(self, pods_dir: Path, workers: Mapping[str, PodWorker] | None = None) -> None:
         self.pods_dir = pods_dir
+        self.workers = workers if workers is not None else {}
+        self._sessions: set[web.WebSocketResponse] = set()
+
+    def _process(self, namespace: str, pod: str, container: str) -> Process | None:
+        for worker in self.workers.values():
+            meta = worker.pod["metadata"]
+            if (meta["namespace"], meta["name"]) == (namespace, pod):
+                life = worker.lives.get(container)
+                return life.process if life is not None else None
+        return None
 
     def _pod_dir(self, namespace: str, pod: str) -> Path | None:
         found = sorted(self.pods_dir.glob(f"{namespace}_{pod}_*"), key=lambda p: p.stat().st_mtime)
@@ -135,14 +163,69 @@ class KubeletServer:
             argv, env = podexec.command_in(pod_dir, container, list(command))
         except podexec.PodExecError as exc:
             return _error(400, str(exc))
-        ws = web.WebSocketResponse(protocols=(execstream.PROTOCOL,), max_msg_size=0)
-        await ws.prepare(request)
         flag = {k: query.get(k) in ("true", "1") for k in ("tty", "stdin", "stderr")}
-        await execstream.run(
-            ws, argv, env, tty=flag["tty"], stdin=flag["stdin"], stderr=flag["stderr"]
-        )
-        await ws.close()
+        async with self._websocket(request, execstream.PROTOCOL) as ws:
+            await execstream.run(
+                ws, argv, env, tty=flag["tty"], stdin=flag["stdin"], stderr=flag["stderr"]
+            )
         return ws
+
+    async def attach(self, request: web.Request) -> web.StreamResponse:
+        """Attach to a running container's stdio (the kubelet's /attach), WebSocket v5."""
+        ns, pod, container = (request.match_info[k] for k in ("namespace", "pod", "container"))
+        process = self._process(ns, pod, container)
+        if process is None or process.proc.returncode is not None or process.io.output.closed:
+            return _error(
+                400,
+                f'unable to upgrade connection: container "{container}" in pod "{pod}" '
+                "is not running",
+            )
+        flag = {k: request.query.get(k) in ("true", "1") for k in ("stdin", "stdout", "stderr")}
+        async with self._websocket(request, execstream.PROTOCOL) as ws:
+            await execstream.attach(
+                ws, process.io, stdin=flag["stdin"], stdout=flag["stdout"], stderr=flag["stderr"]
+            )
+        return ws
+
+    async def port_forward(self, request: web.Request) -> web.StreamResponse:
+        """Forward kubectl's connections to ports of the pod (the kubelet's /portForward)."""
+        ns, pod = request.match_info["namespace"], request.match_info["pod"]
+        pod_dir = self._pod_dir(ns, pod)
+        try:
+            sandbox = podexec.sandbox_of(pod_dir) if pod_dir else None
+        except OSError:
+            sandbox = None
+        if pod_dir is None or sandbox is None:
+            return _error(404, f'pod "{pod}" has no running sandbox on this node')
+        uid = pod_dir.name.rsplit("_", 1)[-1]
+        async with self._websocket(request, portforward.PROTOCOL) as ws:
+            forwarder = portforward.Forwarder(
+                portforward.WebSocketTunnel(ws),
+                lambda port: portforward.connect_in_netns(sandbox.netns, port),
+                portforward.kubelet_message(pod, uid, sandbox.netns),
+            )
+            await forwarder.run()
+        return ws
+
+    @contextlib.asynccontextmanager
+    async def _websocket(
+        self, request: web.Request, protocol: str
+    ) -> AsyncIterator[web.WebSocketResponse]:
+        """An accepted WebSocket session, closed at the end and when the agent stops. A close
+        waits at most CLOSE_TIMEOUT for the peer's answer (`kubesvc up` stops the agents from
+        the API server's own event loop, which cannot answer until they are gone)."""
+        ws = web.WebSocketResponse(protocols=(protocol,), max_msg_size=0, timeout=CLOSE_TIMEOUT)
+        await ws.prepare(request)
+        self._sessions.add(ws)
+        try:
+            yield ws
+        finally:
+            self._sessions.discard(ws)
+            await ws.close()
+
+    async def _close_sessions(self, _: web.Application) -> None:
+        for ws in list(self._sessions):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"node agent stopping")
 
     @staticmethod
     async def _send(response: web.StreamResponse, data: bytes, limit: int | None, sent: int) -> int:
@@ -154,7 +237,10 @@ class KubeletServer:
 
     def app(self) -> web.Application:
         app = web.Application()
+        app.on_shutdown.append(self._close_sessions)
         app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self.container_logs)
         app.router.add_get("/healthz", _healthz)
         app.router.add_get("/exec/{namespace}/{pod}/{container}", self.exec)
+        app.router.add_get("/attach/{namespace}/{pod}/{container}", self.attach)
+        app.router.add_get("/portForward/{namespace}/{pod}", self.port_forward)
         return app
