@@ -289,7 +289,9 @@ async def run_up(opts: UpOptions) -> None:
         await asyncio.gather(*tasks)
     finally:
         say("kubesvc up: stopping")
-        _stop_agents(agents)
+        # in a thread: the API server on this loop keeps answering the agents as they stop
+        # their pods (and close their exec/attach/port-forward streams)
+        await asyncio.to_thread(_stop_agents, agents)
         for task in tasks:
             task.cancel()
         for task in tasks:
