@@ -22,8 +22,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
+from kubesvc.lib import loops
 from kubesvc.proxy.model import EndpointInfo, service_ports_from
-from kubesvc.proxy.userspace import apply, loops
+from kubesvc.proxy.userspace import apply
 from kubesvc.proxy.userspace.balancer import LoadBalancer
 from kubesvc.proxy.userspace.proxier import UserspaceProxy
 from kubesvc.proxy.userspace.relay import Pick, TcpRelay, UdpRelay
