@@ -346,13 +346,16 @@ async def test_invalid_statefulsets_are_refused(kubectl: Kubectl) -> None:
 
 async def test_scale_down_goes_in_reverse_order(kubelet: Kubelet, kubectl: Kubectl) -> None:
     seen: list[str] = []
+    listed = await kubelet.client.list(PODS, "default")
+    since = str(listed["metadata"]["resourceVersion"])
 
     async def record_deletions() -> None:
-        while True:
-            for name, pod in (await kubelet.pods()).items():
-                if pod["metadata"].get("deletionTimestamp") and name not in seen:
-                    seen.append(name)
-            await asyncio.sleep(0.01)
+        # a watch, not polling: every deletion is an event, however fast it completes
+        async for kind, pod in kubelet.client.watch(PODS, "default", since):
+            name = pod["metadata"]["name"]
+            marked = kind == "DELETED" or pod["metadata"].get("deletionTimestamp")
+            if marked and name not in seen:
+                seen.append(name)
 
     watcher = asyncio.create_task(record_deletions())
     try:
