@@ -267,9 +267,12 @@ def test_002_pods_and_endpoints(cluster: Cluster, kubectl: Kubectl) -> None:
     assert seen_over(cluster, "node-1", f"{vip}:80", names) == names
 
 
-def test_002_iptables_rules(cluster: Cluster, kubectl: Kubectl, mode: str) -> None:
-    if mode != "iptables":
-        pytest.skip("seed 002's iptables-save output is the iptables mode's (userspace: see below)")
+def test_002_the_rules_on_a_node(cluster: Cluster, kubectl: Kubectl, mode: str) -> None:
+    """Seed 002's `iptables-save | grep …` output is the iptables mode's; in userspace mode the
+    same command shows that mode's portal rules redirecting the VIP to the proxy."""
+    if mode == "userspace":
+        userspace_portals(cluster, kubectl)
+        return
     vip = service(kubectl, "hostnames")["spec"]["clusterIP"]
     ips = sorted(p["status"]["podIP"] for p in pods(kubectl, "app=hostnames"))
     saved = cluster.node_shell("node-1", "iptables-save")
@@ -302,13 +305,18 @@ def test_002_iptables_rules(cluster: Cluster, kubectl: Kubectl, mode: str) -> No
     assert sorted(dnats) == ips
 
 
-def test_002_userspace_rules(cluster: Cluster, kubectl: Kubectl, mode: str) -> None:
-    if mode != "userspace":
-        pytest.skip("the userspace mode's portal rules")
+def userspace_portals(cluster: Cluster, kubectl: Kubectl) -> None:
     vip = service(kubectl, "hostnames")["spec"]["clusterIP"]
     saved = cluster.node_shell("node-1", "iptables-save", "-t", "nat")
     portals = [ln for ln in saved.splitlines() if vip in ln and "KUBE-PORTALS" in ln]
-    assert portals and all('"default/hostnames:default"' in ln for ln in portals)
+    assert len(portals) == 2  # KUBE-PORTALS-CONTAINER (REDIRECT) and KUBE-PORTALS-HOST (DNAT)
+    for line in portals:
+        assert re.fullmatch(
+            rf"-A KUBE-PORTALS-(CONTAINER|HOST) -d {re.escape(vip)}/32 -p tcp -m comment "
+            r'--comment "default/hostnames:default" -m tcp --dport 80 '
+            r"-j (REDIRECT --to-ports \d+|DNAT --to-destination 172\.18\.0\.2:\d+)",
+            line,
+        ), line
 
 
 def test_002_ping_vip_gets_no_answer(cluster: Cluster, kubectl: Kubectl) -> None:
