@@ -11,19 +11,23 @@ ignores the node. Both answer 200 or 503 with a JSON body whose times are printe
 the current time while healthy, as upstream keeps it for older clients).
 
 `serve_healthz(health, host, port, metrics)` serves both paths on aiohttp and counts the answers
-in `kubeproxy_proxy_healthz_total{code}`.
+in `kubeproxy_proxy_healthz_total{code}`; `serve_endpoints` starts it and the metrics server for
+either proxy mode.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
 from kubesvc.lib.runner import Clock
-from kubesvc.proxy.metrics import ProxyMetrics
+from kubesvc.proxy.metrics import ProxyMetrics, serve_metrics
+
+log = logging.getLogger("kubesvc.proxy")
 
 HEALTHZ_PORT = 10256
 TO_BE_DELETED_TAINT = "ToBeDeletedByClusterAutoscaler"
@@ -107,3 +111,24 @@ async def serve_healthz(
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
+
+
+async def serve_endpoints(
+    health: ProxierHealth,
+    metrics: ProxyMetrics,
+    healthz_address: tuple[str, int] | None,
+    metrics_address: tuple[str, int] | None,
+) -> list[web.AppRunner]:
+    """Start /healthz and /metrics where asked; a port that cannot be bound is logged and
+    left out, as kube-proxy goes on without it. The caller cleans the runners up."""
+    servers = []
+    try:
+        if healthz_address is not None:
+            host, port = healthz_address
+            servers.append(await serve_healthz(health, host, port, metrics))
+        if metrics_address is not None:
+            host, port = metrics_address
+            servers.append(await serve_metrics(metrics, host, port))
+    except OSError as exc:
+        log.error("cannot serve healthz/metrics: %s", exc)
+    return servers

@@ -45,11 +45,11 @@ from kubesvc.client import Client, Informer
 from kubesvc.lib.runner import Clock, RealClock, Runner
 from kubesvc.proxy.conntrack import Conntrack, ConntrackTool, clean_stale
 from kubesvc.proxy.daemon import desired_state
-from kubesvc.proxy.healthz import ProxierHealth, serve_healthz
+from kubesvc.proxy.healthz import ProxierHealth, serve_endpoints
 from kubesvc.proxy.iptables.apply import ApplyError, Iptables, IptablesTool
 from kubesvc.proxy.iptables.jumps import CANARY, CANARY_TABLES
 from kubesvc.proxy.iptables.render import LARGE_CLUSTER_ENDPOINTS, Rendered, render, render_sync
-from kubesvc.proxy.metrics import ProxyMetrics, serve_metrics
+from kubesvc.proxy.metrics import ProxyMetrics
 from kubesvc.proxy.tracker import EndpointsChangeTracker, ProxyState, ServiceChangeTracker
 
 log = logging.getLogger("kubesvc.proxy.iptables")
@@ -305,17 +305,9 @@ class IptablesProxier:
         return render(ports, endpoints, node_ip=self.node_ip, cluster_cidr=self.cluster_cidr)
 
     async def _serve(self) -> list[web.AppRunner]:
-        servers = []
-        try:
-            if self.healthz_address is not None:
-                host, port = self.healthz_address
-                servers.append(await serve_healthz(self.health, host, port, self.metrics))
-            if self.metrics_address is not None:
-                host, port = self.metrics_address
-                servers.append(await serve_metrics(self.metrics, host, port))
-        except OSError as exc:  # kube-proxy logs and goes on without the endpoint
-            log.error("cannot serve healthz/metrics: %s", exc)
-        return servers
+        return await serve_endpoints(
+            self.health, self.metrics, self.healthz_address, self.metrics_address
+        )
 
     async def run(self) -> None:
         tasks = [asyncio.create_task(i.run()) for i in (self.services, self.slices, self.nodes)]

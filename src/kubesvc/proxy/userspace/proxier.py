@@ -32,8 +32,8 @@ from kubesvc.api.resources import lookup
 from kubesvc.client import Client, Informer
 from kubesvc.lib.runner import RealClock, Runner
 from kubesvc.proxy.daemon import desired_state
-from kubesvc.proxy.healthz import ProxierHealth, serve_healthz
-from kubesvc.proxy.metrics import ProxyMetrics, serve_metrics
+from kubesvc.proxy.healthz import ProxierHealth, serve_endpoints
+from kubesvc.proxy.metrics import ProxyMetrics
 from kubesvc.proxy.model import EndpointInfo, ServicePortInfo
 from kubesvc.proxy.userspace import apply
 from kubesvc.proxy.userspace.balancer import LoadBalancer
@@ -227,17 +227,9 @@ class UserspaceProxier:
         self.health.updated()
 
     async def _serve(self) -> list[web.AppRunner]:
-        servers = []
-        try:
-            if self.healthz_address is not None:
-                host, port = self.healthz_address
-                servers.append(await serve_healthz(self.health, host, port, self.metrics))
-            if self.metrics_address is not None:
-                host, port = self.metrics_address
-                servers.append(await serve_metrics(self.metrics, host, port))
-        except OSError as exc:  # kube-proxy logs and goes on without the endpoint
-            log.error("cannot serve healthz/metrics: %s", exc)
-        return servers
+        return await serve_endpoints(
+            self.health, self.metrics, self.healthz_address, self.metrics_address
+        )
 
     async def run(self) -> None:
         tasks = [asyncio.create_task(i.run()) for i in (self.services, self.slices)]
