@@ -211,14 +211,21 @@ class PodWorker:
                 await asyncio.sleep(10)
                 continue
             log_path = self.log_dir / name / f"{life.runs}.log"
-            life.process = await runtime.start(
-                argv,
-                env,
-                log_path,
-                stdin=bool(life.spec.get("stdin")),
-                tty=bool(life.spec.get("tty")),
-                stdin_once=bool(life.spec.get("stdinOnce")),
-            )
+            try:
+                life.process = await runtime.start(
+                    argv,
+                    env,
+                    log_path,
+                    stdin=bool(life.spec.get("stdin")),
+                    tty=bool(life.spec.get("tty")),
+                    stdin_once=bool(life.spec.get("stdinOnce")),
+                )
+            except OSError as exc:  # e.g. E2BIG: too many Service variables for execve
+                message = f"failed to start container {name!r}: {exc.strerror or exc}"
+                life.view = life.view.wait("RunContainerError", message)
+                self.mark()
+                await asyncio.sleep(10)
+                continue
             life.runs += 1
             (self.log_dir / f"{name}.pid").write_text(f"{life.process.pid}\n")
             container_id = f"{self.uid.replace('-', '')[:12]}-{name}-{life.process.pid}"

@@ -106,8 +106,13 @@ class EndpointSliceController:
         # the first change behind this update, for kube-proxy's network programming latency
         trigger = self.trigger_times.compute(key, service, pods)
         for slice_ in [*changes.create, *changes.update]:
+            annotations = slice_["metadata"].setdefault("annotations", {})
             if trigger:
-                slice_["metadata"].setdefault("annotations", {})[ANNOTATION] = trigger
+                annotations[ANNOTATION] = trigger
+            else:  # an update with no new trigger must not carry the old one forward
+                annotations.pop(ANNOTATION, None)
+            if not annotations:
+                del slice_["metadata"]["annotations"]
         res = RESOURCES.endpointslices
         if not is_deleting(service):
             for slice_ in changes.create:

@@ -105,6 +105,7 @@ def _family(host: str) -> socket.AddressFamily:
 class HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = socket.SOMAXCONN  # the listen backlog, as Go servers use (not 5)
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         self.address_family = _family(address[0])
@@ -114,6 +115,7 @@ class HTTPServer(ThreadingHTTPServer):
 class TCPServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = socket.SOMAXCONN
 
     def __init__(
         self, address: tuple[str, int], handler: type[socketserver.BaseRequestHandler]
