@@ -11,11 +11,21 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 KUBECTL = os.environ.get("KUBECTL", "kubectl")
+
+
+def resource(group: str, plural: str) -> Any:
+    """The resource-table entry for GROUP/PLURAL (it must exist)."""
+    from kubesvc.api.resources import lookup
+
+    res = lookup(group, plural)
+    assert res is not None, f"{group}/{plural} is not in the resource table"
+    return res
 
 
 def free_port() -> int:

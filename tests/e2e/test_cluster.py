@@ -15,37 +15,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.conftest import KUBECTL, ROOT, Kubectl
 from tests.e2e.harness import (
     SEEDS,
     Cluster,
-    cluster_kubectl,
     eventually,
     pods,
-    run_cluster,
     running_ready,
 )
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(os.geteuid() != 0, reason="kubesvc up needs root for network namespaces"),
-]
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    yield from run_cluster(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def kubectl(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
-    return cluster_kubectl(cluster, tmp_path_factory)
 
 
 def test_nodes_ready(kubectl: Kubectl) -> None:

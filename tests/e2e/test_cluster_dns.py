@@ -9,34 +9,17 @@ and answers that follow the cluster as it changes (readiness, a StatefulSet pod 
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import Kubectl
-from tests.e2e.harness import Cluster, cluster_kubectl, eventually, pods, run_cluster, running_ready
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(os.geteuid() != 0, reason="kubesvc up needs root for network namespaces"),
-]
+from tests.e2e.harness import Cluster, eventually, pods, running_ready
 
 DNS = "10.96.0.10"
 ZONE = "cluster.local"
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    yield from run_cluster(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def kubectl(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
-    return cluster_kubectl(cluster, tmp_path_factory)
 
 
 def dig(cluster: Cluster, *args: str, node: str = "node-1") -> dict[str, Any]:

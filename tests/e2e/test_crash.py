@@ -9,16 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from kubesvc.cli.up import stale_components
 from kubesvc.net import plan, topology
 from tests.conftest import ROOT, free_port
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(os.geteuid() != 0, reason="kubesvc up needs root for network namespaces"),
-]
 
 CIDRS = [
     "--node-cidr",

@@ -9,11 +9,9 @@ pod (`kubesvc pod-exec`) and from the host, which routes the cluster's CIDRs thr
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,29 +20,17 @@ from tests.conftest import ROOT, Kubectl
 from tests.e2e.harness import (
     SEEDS,
     Cluster,
-    cluster_kubectl,
     eventually,
     pods,
-    run_cluster,
     running_ready,
 )
 
 OPEN = urllib.request.build_opener(urllib.request.ProxyHandler({})).open  # never an HTTP proxy
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(os.geteuid() != 0, reason="kubesvc up needs root for network namespaces"),
-]
-
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    yield from run_cluster(tmp_path_factory, "--iptables-sync-period", "2")
-
-
-@pytest.fixture(scope="module")
-def kubectl(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
-    return cluster_kubectl(cluster, tmp_path_factory)
+def cluster_args() -> tuple[str, ...]:
+    return ("--iptables-sync-period", "2")
 
 
 @pytest.fixture(scope="module")

@@ -18,18 +18,10 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-import pytest
-
 from tests.conftest import ROOT
-from tests.e2e.harness import Cluster, run_cluster
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(os.geteuid() != 0, reason="kubesvc up needs root for network namespaces"),
-]
+from tests.e2e.harness import Cluster
 
 FIXED = {"10.96.0.1", "10.96.0.10"}  # the kubernetes and kube-dns Services: always these
 CHANGING_NETS = [ipaddress.ip_network("10.244.0.0/16"), ipaddress.ip_network("10.96.0.0/12")]
@@ -92,11 +84,6 @@ def learn(shown: list[str], got: list[str], bindings: dict[str, str]) -> None:
                     continue
                 if pattern.startswith(r"(?<=") or changing(w.group()):
                     bindings[w.group()] = h.group()
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    yield from run_cluster(tmp_path_factory)
 
 
 def test_the_readme_tour_runs_as_written(cluster: Cluster) -> None:

@@ -17,7 +17,6 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +26,10 @@ from tests.conftest import Kubectl
 from tests.e2e.harness import (
     SEEDS,
     Cluster,
-    cluster_kubectl,
     eventually,
     pods,
-    run_cluster,
     running_ready,
 )
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(os.geteuid() != 0, reason="kubesvc up needs root for network namespaces"),
-]
 
 MODES = ["iptables", "userspace"]
 AGE = r"\d+[smhdy](\d+[smhd])?"
@@ -46,15 +38,8 @@ POD_NAME = r"{}-[a-z0-9]{{8,10}}-[a-z0-9]{{5}}"
 
 
 @pytest.fixture(scope="module", params=MODES)
-def cluster(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Cluster]:
-    yield from run_cluster(tmp_path_factory, "--proxy-mode", request.param)
-
-
-@pytest.fixture(scope="module")
-def kubectl(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
-    return cluster_kubectl(cluster, tmp_path_factory)
+def cluster_args(request: pytest.FixtureRequest) -> tuple[str, ...]:
+    return ("--proxy-mode", str(request.param))
 
 
 @pytest.fixture(scope="module")

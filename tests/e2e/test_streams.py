@@ -30,17 +30,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import KUBECTL, Kubectl, free_port
-from tests.e2e import test_cluster as base
-from tests.e2e.test_cluster import eventually, running_ready
-
-# the cluster and kubectl fixtures of test_cluster: a cluster of this module's own
-cluster = base.cluster
-kubectl = base.kubectl
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(os.geteuid() != 0, reason="kubesvc up needs root for network namespaces"),
-]
+from tests.e2e.harness import eventually, running_ready
 
 SIZE = 5 * 1024 * 1024
 

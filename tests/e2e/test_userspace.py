@@ -15,7 +15,6 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
@@ -23,31 +22,17 @@ from tests.conftest import ROOT, Kubectl
 from tests.e2e.harness import (
     SEEDS,
     Cluster,
-    cluster_kubectl,
     eventually,
     pods,
-    run_cluster,
     running_ready,
 )
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(os.geteuid() != 0, reason="kubesvc up needs root for network namespaces"),
-]
-
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def cluster_args() -> tuple[str, ...]:
     # the default grace period (the last flag wins), so a node whose agent the retry test
     # stops stays Ready, and its dead pod listed, while the test runs
-    yield from run_cluster(
-        tmp_path_factory, "--proxy-mode", "userspace", "--node-monitor-grace-period", "40"
-    )
-
-
-@pytest.fixture(scope="module")
-def kubectl(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
-    return cluster_kubectl(cluster, tmp_path_factory)
+    return ("--proxy-mode", "userspace", "--node-monitor-grace-period", "40")
 
 
 def curl(cluster: Cluster, node: str, url: str) -> str:

@@ -22,10 +22,9 @@ import yaml
 
 from kubesvc.api.errors import StatusError
 from kubesvc.api.meta import now_rfc3339
-from kubesvc.api.resources import lookup
 from kubesvc.client import Client
 from kubesvc.controllers import manager
-from tests.conftest import ROOT, ApiServer, Kubectl, start_apiserver
+from tests.conftest import ROOT, ApiServer, Kubectl, resource, start_apiserver
 
 pytestmark = [
     pytest.mark.integration,
@@ -36,16 +35,10 @@ pytestmark = [
 Obj = dict[str, Any]
 
 
-def _res(group: str, plural: str) -> Any:
-    res = lookup(group, plural)
-    assert res is not None
-    return res
-
-
-PODS, NODES, SERVICES = _res("", "pods"), _res("", "nodes"), _res("", "services")
-ENDPOINTS, LEASES = _res("", "endpoints"), _res("coordination.k8s.io", "leases")
-DEPLOYMENTS, REPLICASETS = _res("apps", "deployments"), _res("apps", "replicasets")
-SLICES = _res("discovery.k8s.io", "endpointslices")
+PODS, NODES, SERVICES = resource("", "pods"), resource("", "nodes"), resource("", "services")
+ENDPOINTS, LEASES = resource("", "endpoints"), resource("coordination.k8s.io", "leases")
+DEPLOYMENTS, REPLICASETS = resource("apps", "deployments"), resource("apps", "replicasets")
+SLICES = resource("discovery.k8s.io", "endpointslices")
 NODE_NAMES = ("node-1", "node-2", "node-3")
 SEED = ROOT / "tests/fixtures/seeds/myapp-deploy.yaml"
 

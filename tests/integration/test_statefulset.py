@@ -21,10 +21,9 @@ import pytest_asyncio
 
 from kubesvc.api.errors import StatusError
 from kubesvc.api.meta import now_rfc3339
-from kubesvc.api.resources import lookup
 from kubesvc.client import Client
 from kubesvc.controllers import manager
-from tests.conftest import ApiServer, Kubectl, start_apiserver
+from tests.conftest import ApiServer, Kubectl, resource, start_apiserver
 
 pytestmark = [
     pytest.mark.integration,
@@ -35,14 +34,9 @@ pytestmark = [
 Obj = dict[str, Any]
 
 
-def _res(group: str, plural: str) -> Any:
-    res = lookup(group, plural)
-    assert res is not None
-    return res
-
-
-PODS, NODES, LEASES = _res("", "pods"), _res("", "nodes"), _res("coordination.k8s.io", "leases")
-STS, REVISIONS = _res("apps", "statefulsets"), _res("apps", "controllerrevisions")
+PODS, NODES = resource("", "pods"), resource("", "nodes")
+LEASES = resource("coordination.k8s.io", "leases")
+STS, REVISIONS = resource("apps", "statefulsets"), resource("apps", "controllerrevisions")
 NODE_NAMES = ("node-1", "node-2")
 
 WEB = """\

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kubesvc.lib import logs
+from kubesvc.lib.loops import EVENT_LOOPS
 
 DEFAULT_DATA_DIR = Path(os.environ.get("KUBESVC_DATA_DIR", "/var/lib/kubesvc"))
 
@@ -110,9 +111,9 @@ def _dns_args(parser: argparse.ArgumentParser) -> None:
         )
     parser.add_argument(
         "--event-loop",
-        choices=["asyncio", "uvloop"],
+        choices=EVENT_LOOPS,
         default="asyncio",
-        help="uvloop must be installed (default: %(default)s)",
+        help="the DNS server's event loop (default: %(default)s)",
     )
     # kubeadm's CoreDNS manifest passes `-conf /etc/coredns/Corefile`: accepted, not read.
     parser.add_argument("-conf", dest="corefile", help=argparse.SUPPRESS)
@@ -196,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     px.add_argument(
         "--event-loop",
-        choices=["asyncio", "uvloop"],
+        choices=EVENT_LOOPS,
         default="uvloop",
         help="the userspace proxy's event loop: uvloop relays ~1.5x the new connections per "
         "second of asyncio; both passed a 10-minute churn soak (default: %(default)s)",

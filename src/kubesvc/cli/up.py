@@ -244,7 +244,8 @@ async def run_up(opts: UpOptions) -> None:
         f"pods {opts.pod_cidr}, services {opts.service_cidr}"
     )
     topology.up(t)
-    _record(t, opts).save(opts.data_dir)
+    record = _record(t, opts)
+    record.save(opts.data_dir)
     agents: dict[str, subprocess.Popen[bytes]] = {}
     tasks: list[asyncio.Task[None]] = []
     client: Client | None = None
@@ -277,7 +278,6 @@ async def run_up(opts: UpOptions) -> None:
         say(f"  node agents and proxies ({opts.proxy_mode} mode): {names}")
         await _wait_nodes(client, [n.name for n in t.nodes], opts.node_ready_timeout, agents)
         # the add-ons after the nodes, so the scheduler spreads their pods over all of them
-        record = cluster.load(opts.data_dir)
         await addons.ensure(client, addons.coredns_objects(record.dns_ip))
         say(f"  cluster DNS: coredns (2 replicas) behind the kube-dns Service {record.dns_ip}")
         await _wait_dns(client, opts.dns_ready_timeout)
