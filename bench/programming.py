@@ -13,10 +13,10 @@ selector-less filler Services `bench-fill/bench-fill-NNNNN`, each with an Endpoi
 write (ENDPOINTS ready addresses in 10.200.0.0/14, never contacted), which makes 10,000
 Services with endpoints cheap. They live in their own namespace: in the pod's, 10k Services'
 link variables (enableServiceLinks) would exceed execve's argument limit, as in real
-Kubernetes. The fillers sort before `default/bench-web`, so the VIP's rule sits near the end
-of KUBE-SERVICES: the worst case (upstream walks a Go map, so there its place is random). The
-same cluster is measured at 10 Services (`kubernetes`, `kube-dns`, `bench-web` and 7 fillers),
-then grown to SERVICES.
+Kubernetes. Where the VIP's rule sits in KUBE-SERVICES depends on history (a partial sync
+inserts new rules at the top; upstream walks a Go map, so there its place is random): the table
+prints it. The same cluster is measured at 10 Services (`kubernetes`, `kube-dns`, `bench-web`
+and 7 fillers), then grown to SERVICES.
 
 At each size, from node-1's network namespace (a small prober started with
 `kubesvc node-shell`, line-oriented JSON over its stdin/stdout):
@@ -25,10 +25,9 @@ At each size, from node-1's network namespace (a small prober started with
   when it first sees the pod Ready and the slice list it ready (the pod has a readiness probe,
   so Ready means listening); the prober tries the VIP every 5 ms with a 20 ms connect
   timeout and records when a connection first gets an answer (that attempt's start). The short
-  timeout matters: iptables-restore commits *filter and *nat one after the other, and a SYN
-  sent between the two (REJECT gone, DNAT not yet there) is lost and would cost TCP's 1 s
-  retransmission. Latency = first answer − pod Ready (and − slice change). Then scale to 0 and
-  wait until the VIP refuses again.
+  timeout matters: a SYN lost while the rules change (e.g. between two tables' commits) would
+  cost TCP's 1 s retransmission. Latency = first answer − pod Ready (and − slice change). Then
+  scale to 0 and wait until the VIP refuses again.
   Beside it, node-1's `kubeproxy_network_programming_duration_seconds` over the same interval
   (histogram delta; the proxy measures from the slice's trigger time, a Ready
   lastTransitionTime with whole seconds, so it reads up to 1 s high) and its mean partial sync;
@@ -535,8 +534,11 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, grow_s: floa
         "seconds, so it reads up to 1 s high; our rows use watch times instead.\n"
         "The prober tries the VIP every 5 ms with a 20 ms connect timeout: a time is the start "
         "of the first answered try, at most ~25 ms after the rules took effect; 'lost' tries\n"
-        "had their SYN dropped between the *filter commit (REJECT gone) and the *nat commit "
-        "(DNAT there), a window that costs a real client a 1 s SYN retransmission."
+        "got neither an answer nor a refusal within 20 ms (a REJECT slower than that on a busy "
+        "machine, or a SYN dropped while rules change).\n"
+        "A partial sync inserts a new KUBE-SERVICES rule at the top (restores.py), so the VIP "
+        "rule's place depends on history (upstream's is random);\nthe pod IP rows walk the "
+        "whole chain without a match: the worst case."
     )
 
 

@@ -1,46 +1,50 @@
 """Benchmark of the iptables mode's syncs: render and apply, full and partial, nft and legacy.
 
     sudo PYTHONPATH=src .venv/bin/python bench/rules.py [--sizes 1000,10000] [--endpoints 5]
+                                                         [--one-input-full]
 
-Needs root; no cluster and no lock (each backend gets its own scratch network namespace, named
+Needs root; no cluster and no lock (each backend gets its own scratch network namespaces, named
 `ks-bench-rules-<random>`, deleted at the end even on failure). For each size (Services ×
 ENDPOINTS endpoints, all ClusterIP, endpoints sorted as the proxy sorts them) it times:
 
 - render, full and partial (pure Python, `render_sync`; the same text feeds both backends, so
-  the render rows are measured once per size and printed in both columns). A partial render
-  still walks every Service, as upstream does, to count rules and find the chains to keep;
+  the render rows are measured once per size and printed in both columns). The partial render
+  reuses the previous sync's rules for the unchanged Services, as the proxier does;
 - for each backend (`iptables-nft`, `iptables-legacy`) in a fresh namespace with kube-proxy's
-  base chains: the first full restore (empty kernel), a full resync (every chain rewritten, as
-  after a canary flush or once an hour), `iptables-save -t nat` (how a sync finds stale chains;
-  the proxy does it at most once per sync period above 1000 endpoints), the restore of a
-  one-Service partial sync, and a whole partial sync as the proxier does it in a large cluster
-  (render with `changed={that Service}` and no stale-chain scan, then restore), alternately
-  removing and re-adding one endpoint of that Service.
+  base chains: a first full sync (empty kernel) as the proxier applies it (one input, or
+  chunks above 1,000 Service ports on iptables-nft: `restores.full_restores`), a full resync
+  (every chain rewritten), `iptables-save -t nat` (what upstream runs to find stale chains),
+  the restore of a one-Service partial sync as upstream writes it (every top-level chain
+  whole: KUBE-SERVICES has a rule per Service) and as the proxier writes it (only the difference:
+  `restores.partial_restore`), and a whole partial sync as the proxier does it (render with
+  the previous sync's pieces, then restore the difference), alternately removing and
+  re-adding one endpoint of that Service.
+- with `--one-input-full`, also the first full sync as one input, as upstream applies it. On
+  this machine `iptables-nft-restore` 1.8.9 grows about quadratically with one input's size
+  (10k × 5 took 300 s, most of it `strcmp` in its own user space), which is why the proxier
+  cuts large full syncs into chunks; without the flag that row is measured only up to 1,000.
 
 Medians of RUNS runs; a measurement whose first run takes longer than SLOW seconds is not
-repeated, and a full resync is skipped when the first full restore already took that long
-(they cost the same: both write every chain). On this machine `iptables-nft-restore` 1.8.9
-grows about quadratically with the ruleset (10k × 5 takes minutes, most of it `strcmp` in its
-own user space), so that cell dominates the run time.
-
-Published kube-proxy figures are printed under the table (see REFERENCES); they are whole
-clusters and other machines, quoted beside our numbers, not compared cell by cell.
+repeated. Published kube-proxy figures are printed under the table (see REFERENCES); they are
+whole clusters and other machines, quoted beside our numbers, not compared cell by cell.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kubesvc.proxy.iptables.apply import IptablesTool
-from kubesvc.proxy.iptables.render import render_sync
+from kubesvc.proxy.iptables.render import Rendered, render_sync
+from kubesvc.proxy.iptables.restores import CHUNK, full_restores, partial_restore
 from kubesvc.proxy.model import EndpointInfo, ServicePortInfo
 
 RUNS = 5
@@ -105,56 +109,93 @@ class Workload:
         self.ports, self.eps = cluster(services, endpoints)
         self.key = self.ports[0].key
         self.all_eps = list(self.eps[self.key])
+        self.last = self.render_full()
 
     def flip(self) -> None:
         """Remove the first Service's last endpoint, or put it back."""
         current = self.eps[self.key]
         self.eps[self.key] = current[:-1] if len(current) == self.endpoints else self.all_eps
 
-    def render_full(self) -> str:
-        return render_sync(self.ports, self.eps, **OPTIONS).text
+    def render_full(self) -> Rendered:
+        return render_sync(self.ports, self.eps, **OPTIONS)
 
-    def render_partial(self) -> str:
-        return render_sync(self.ports, self.eps, changed={CHANGED}, **OPTIONS).text
+    def render_upstream_partial(self) -> Rendered:
+        """A partial sync without the previous sync's pieces: every Service rendered again."""
+        return render_sync(self.ports, self.eps, changed={CHANGED}, **OPTIONS)
+
+    def render_partial(self) -> Rendered:
+        """The proxier's partial sync, after the previous one (`self.last`) was applied."""
+        rendered = render_sync(
+            self.ports,
+            self.eps,
+            changed={CHANGED},
+            previous=self.last,
+            existing_nat_chains=self.last.active_nat_chains,
+            **OPTIONS,
+        )
+        self.last = rendered
+        return rendered
 
 
-def measure_render(work: Workload) -> dict[str, float]:
-    full = render_sync(work.ports, work.eps, **OPTIONS)
+def measure_render(work: Workload) -> dict[str, float | None]:
+    def partial() -> None:
+        work.flip()
+        work.render_partial()
+
     return {
-        "nat rules": full.nat_rules,
+        "nat rules": work.last.nat_rules,
         "render, full (Python)": timed(work.render_full),
-        "render, partial (Python)": timed(work.render_partial),
+        "render, partial as upstream (Python)": timed(work.render_upstream_partial),
+        "render, partial (Python)": timed(partial),
     }
 
 
-def measure_backend(binary: str, work: Workload) -> dict[str, float | None]:
+@contextlib.contextmanager
+def scratch(binary: str) -> Iterator[IptablesTool]:
     netns = f"ks-bench-rules-{secrets.token_hex(3)}"
     subprocess.run(["ip", "netns", "add", netns], check=True)
     try:
         tool = IptablesTool(binary, netns)
         tool.ensure_base()
-        full = work.render_full()
-        start = time.perf_counter()
-        tool.restore(full)
-        first = time.perf_counter() - start
-        resync = timed(lambda: tool.restore(full)) if first <= SLOW else None
-        save = timed(lambda: tool.chains("nat"))
-        partial = work.render_partial()
-        partial_restore = timed(lambda: tool.restore(partial))
-
-        def partial_sync() -> None:
-            work.flip()
-            tool.restore(work.render_partial())
-
-        return {
-            "first full restore (empty kernel)": first,
-            "full resync (every chain rewritten)": resync,
-            "iptables-save -t nat": save,
-            "partial restore (1 Service changed)": partial_restore,
-            "partial sync (render + restore)": timed(partial_sync),
-        }
+        yield tool
     finally:
         subprocess.run(["ip", "netns", "delete", netns], check=False)
+
+
+def apply_full(tool: IptablesTool, rendered: Rendered) -> None:
+    """As the proxier applies a full sync: in chunks on iptables-nft, as one input on legacy."""
+    for text in full_restores(rendered, CHUNK if tool.nf_tables() else None):
+        tool.restore(text)
+
+
+def measure_backend(binary: str, work: Workload, one_input: bool) -> dict[str, float | None]:
+    full = work.render_full()
+    row: dict[str, float | None] = {"first full sync, one input (upstream)": None}
+    if one_input or len(work.ports) <= 1000:
+        with scratch(binary) as tool:
+            row["first full sync, one input (upstream)"] = timed(
+                lambda: tool.restore(full.text), runs=1
+            )
+    with scratch(binary) as tool:
+        row["first full sync (kubesvc)"] = timed(lambda: apply_full(tool, full), runs=1)
+        row["full resync (every chain rewritten)"] = timed(lambda: apply_full(tool, full))
+        row["iptables-save -t nat"] = timed(lambda: tool.chains("nat"))
+        work.last = full
+        upstream = work.render_upstream_partial().text
+        row["partial restore as upstream (1 Service)"] = timed(lambda: tool.restore(upstream))
+        work.last = full
+        difference = partial_restore(work.render_partial(), full.top).text
+        row["partial restore (1 Service, difference)"] = timed(lambda: tool.restore(difference))
+        work.last = work.render_full()
+        apply_full(tool, work.last)
+
+        def partial_sync() -> None:
+            previous = work.last
+            work.flip()
+            tool.restore(partial_restore(work.render_partial(), previous.top).text)
+
+        row["partial sync (render + restore)"] = timed(partial_sync)
+    return row
 
 
 def cell(row: str, value: float | None) -> str:
@@ -171,6 +212,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000", help="Service counts, comma-separated")
     parser.add_argument("--endpoints", type=int, default=5, help="endpoints per Service")
+    parser.add_argument(
+        "--one-input-full",
+        action="store_true",
+        help="also time a full sync as one input above 1,000 Services (minutes with iptables-nft)",
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("bench/rules.py needs root (network namespaces, iptables)", file=sys.stderr)
@@ -184,7 +230,8 @@ def main() -> int:
         for name, binary in BACKENDS:
             print(f"measuring {size} Services on {binary} ...", file=sys.stderr, flush=True)
             title = f"{size // 1000}k {name}" if size % 1000 == 0 else f"{size} {name}"
-            columns.append((title, {**renders, **measure_backend(binary, work)}))
+            backend = measure_backend(binary, work, args.one_input_full)
+            columns.append((title, {**renders, **backend}))
     version = subprocess.run(["iptables", "-V"], capture_output=True, text=True).stdout.split()
     print(
         f"iptables mode, Services × {args.endpoints} endpoints, median of up to {RUNS} runs "
@@ -194,9 +241,10 @@ def main() -> int:
     for row in columns[0][1]:
         print(f"{row:38}" + "".join(cell(row, values[row]) for _, values in columns))
     print(
-        f"\nrender rows: pure Python, one text for both backends.\n'skipped': the first full "
-        f"restore took over {SLOW:.0f} s, and a resync writes the same rules.\n"
-        f"whole run {time.monotonic() - started:.0f} s\n"
+        "\nrender rows: pure Python, one text for both backends. 'skipped': one input above "
+        "1,000 Services\nneeds --one-input-full (10k x 5 on iptables-nft took 300 s here). "
+        "The proxier's rows: 'first full\nsync (kubesvc)', 'partial restore (1 Service, "
+        f"difference)', 'partial sync'.\nwhole run {time.monotonic() - started:.0f} s\n"
     )
     print(REFERENCES)
     return 0

@@ -35,6 +35,7 @@ PURE = [
     ROOT / "src/kubesvc/proxy/model.py",
     ROOT / "src/kubesvc/proxy/iptables/names.py",
     ROOT / "src/kubesvc/proxy/iptables/render.py",
+    ROOT / "src/kubesvc/proxy/iptables/restores.py",
     ROOT / "src/kubesvc/proxy/iptables/jumps.py",
     ROOT / "src/kubesvc/proxy/tracker.py",
     ROOT / "src/kubesvc/proxy/flows.py",

@@ -8,8 +8,10 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from proxy_churn import churn
 from proxy_scenarios import (
     CLUSTER_CIDR,
     HTTP,
@@ -18,6 +20,7 @@ from proxy_scenarios import (
     NODE_IP,
     SCENARIOS,
     THREE,
+    build,
     endpoint_slice,
     scenario,
     service,
@@ -30,7 +33,10 @@ from kubesvc.proxy.healthz import ProxierHealth
 from kubesvc.proxy.iptables import base_chains, base_rules, names
 from kubesvc.proxy.iptables.apply import IptablesTool
 from kubesvc.proxy.iptables.proxier import IptablesSyncer
+from kubesvc.proxy.iptables.render import render_sync
+from kubesvc.proxy.iptables.restores import ORDER_FREE, full_restores
 from kubesvc.proxy.metrics import ProxyMetrics
+from kubesvc.proxy.model import endpoints_from, service_ports_from
 
 pytestmark = [
     pytest.mark.netns,
@@ -174,3 +180,81 @@ async def test_stale_udp_flows_are_deleted_with_the_conntrack_tool(netns: str) -
     await syncer.sync()
     replies = {f.reply_src for f in conntrack.list_udp() if f.orig_dst == "10.96.0.53"}
     assert replies == {"10.244.1.5"}
+
+
+def _chains(netns: str, binary: str) -> dict[tuple[str, str], list[str]]:
+    """kube-proxy's chains as `iptables-save` prints them, sorted where order means nothing."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for table in ("filter", "nat"):
+        for line in _run("ip", "netns", "exec", netns, f"{binary}-save", "-t", table).splitlines():
+            if line.startswith(":"):
+                found[(table, line[1:].split()[0])] = []
+            elif line.startswith("-A "):
+                found[(table, line.split()[1])].append(line)
+    return {
+        key: sorted(rules) if key in ORDER_FREE else rules
+        for key, rules in found.items()
+        if key[1].startswith("KUBE-") and key[1] != "KUBE-PROXY-CANARY"
+    }
+
+
+@pytest.mark.parametrize("binary", ["iptables", "iptables-legacy"])
+async def test_partial_restores_leave_the_kernel_as_one_full_restore_would(
+    netns: str, binary: str
+) -> None:
+    """Forty random changes through the syncer (partial restores with -D/-I edits) and, at
+    checkpoints, the same objects restored in one full sync into a second namespace: both
+    kernels print the same rules."""
+    syncer, tool, _ = _syncer(netns, binary)
+    restores: list[str] = []
+    restore = tool.restore
+    tool.restore = lambda text: (restores.append(text), restore(text))[1]  # type: ignore[method-assign]
+    objects: dict[tuple[str, str], dict[str, Any]] = {}
+    for step, (kind, name, obj) in enumerate(churn(7, 40), 1):
+        on = syncer.on_service if kind == "Service" else syncer.on_slice
+        old = objects.pop((kind, name), None)
+        if obj is not None:
+            objects[(kind, name)] = obj
+        on(old, obj)
+        await syncer.sync()
+        if step % 10:
+            continue
+        fresh = f"ks-t{secrets.token_hex(4)}"
+        _run("ip", "netns", "add", fresh)
+        try:
+            tool = IptablesTool(binary, fresh)
+            tool.ensure_base()
+            services = [o for (k, _), o in objects.items() if k == "Service"]
+            tool.restore(build(services, [o for (k, _), o in objects.items() if k != "Service"]))
+            assert _chains(netns, binary) == _chains(fresh, binary), f"step {step}"
+        finally:
+            subprocess.run(["ip", "netns", "delete", fresh], capture_output=True, timeout=60)
+    assert syncer.full_syncs == 1 and syncer.syncs == 40
+    assert any("\n-D KUBE-SERVICES " in text for text in restores)
+    assert any("\n-I KUBE-SERVICES 1 " in text for text in restores)
+
+
+@pytest.mark.parametrize("binary", ["iptables", "iptables-legacy"])
+def test_a_full_sync_in_chunks_loads_as_one_input_does(netns: str, binary: str) -> None:
+    services = [service(f"s{i}", f"10.96.2.{i}", HTTP) for i in range(30)]
+    slices = [endpoint_slice(f"s{i}", HTTP_EP, THREE[: i % 4]) for i in range(30)]
+    ports = [p for s in services for p in service_ports_from(s)]
+    rendered = render_sync(
+        ports,
+        {p.key: endpoints_from(slices, p, NODE) for p in ports},
+        node_ip=NODE_IP,
+        cluster_cidr=CLUSTER_CIDR,
+    )
+    chunks = IptablesTool(binary, netns)
+    chunks.ensure_base()
+    for text in full_restores(rendered, chunk=8):
+        chunks.restore(text)
+    whole = f"ks-t{secrets.token_hex(4)}"
+    _run("ip", "netns", "add", whole)
+    try:
+        one = IptablesTool(binary, whole)
+        one.ensure_base()
+        one.restore(rendered.text)
+        assert _chains(netns, binary) == _chains(whole, binary)
+    finally:
+        subprocess.run(["ip", "netns", "delete", whole], capture_output=True, timeout=60)

@@ -6,9 +6,9 @@ nothing), list a table's chains (`iptables-save -t TABLE`, for deleting stale on
 check and delete a chain (the canaries). `IptablesTool` runs the binaries of one backend
 (`iptables` or `iptables-legacy`, in this process's network namespace or, for benches and tests,
 in a named one); `FakeIptables` keeps tables in memory with iptables-restore's rules (a chain line
-creates or flushes, `-A` needs the chain and a known target, `-X` needs an unreferenced chain, a
-failing table changes nothing), records every restore, and can be made to fail or be flushed
-like `iptables -F -X`, so the proxier is tested without root.
+creates or flushes, `-A` and `-I CHAIN N` need the chain and a known target, `-D` needs the rule,
+`-X` needs an unreferenced chain, a failing restore changes nothing), records every restore, and
+can be made to fail or be flushed like `iptables -F -X`, so the proxier is tested without root.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ class ApplyError(RuntimeError):
 
 
 class Iptables(Protocol):
+    def nf_tables(self) -> bool: ...  # the nft backend (big full syncs go in chunks)
+
     def ensure_base(self) -> None: ...
 
     def restore(self, text: str) -> None: ...
@@ -57,6 +59,13 @@ class IptablesTool:
     def __init__(self, binary: str = "iptables", netns: str | None = None) -> None:
         self.binary = binary
         self.prefix = ["ip", "netns", "exec", netns] if netns else []
+        self._nf_tables: bool | None = None
+
+    def nf_tables(self) -> bool:
+        """Whether `iptables` is iptables-nft (`iptables -V` ends in "(nf_tables)"), asked once."""
+        if self._nf_tables is None:
+            self._nf_tables = "nf_tables" in self._run([self._tool(""), "-V"]).stdout
+        return self._nf_tables
 
     def _tool(self, suffix: str) -> str:
         return f"{self.binary}{suffix}"  # iptables-legacy → iptables-legacy-restore
@@ -118,6 +127,9 @@ class FakeIptables:
         self.fail_next = 0  # restores still to fail, to test the retry path
         self.base_ensured = 0
         self.saves = 0
+
+    def nf_tables(self) -> bool:
+        return True
 
     def ensure_base(self) -> None:
         self.base_ensured += 1
@@ -199,12 +211,24 @@ def _restore_line(tables: Tables, table: str, line: str) -> str:
             raise ApplyError(f"chain {name} is still referenced")
         del chains[name]
         return table
-    if words[0] != "-A" or words[1] not in chains:
-        raise ApplyError(f"no chain {words[1]}" if words[0] == "-A" else f"bad line {line!r}")
+    if words[0] not in ("-A", "-I", "-D"):
+        raise ApplyError(f"bad line {line!r}")
+    if words[1] not in chains:
+        raise ApplyError(f"no chain {words[1]}")
+    spec = line.split(" ", 3 if words[0] == "-I" else 2)[-1]
+    rule = f"-A {words[1]} {spec}"  # kept as the -A line that would have made it
+    if words[0] == "-D":
+        if rule not in chains[words[1]]:
+            raise ApplyError("Bad rule (does a matching rule exist in that chain?)")
+        chains[words[1]].remove(rule)
+        return table
     target = _target(words)
     if target is not None and target not in TARGETS and target not in chains:
         raise ApplyError(f"no target {target}")
-    chains[words[1]].append(line)
+    if words[0] == "-I":
+        chains[words[1]].insert(int(words[2]) - 1, rule)
+    else:
+        chains[words[1]].append(line)
     return table
 
 

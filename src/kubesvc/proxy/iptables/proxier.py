@@ -8,11 +8,15 @@ which record the change and say whether a sync is needed. `sync()` is upstream's
 1. full or partial: full on the first sync, after a failed one, after the canaries vanished, and
    when the last full sync is older than `full_sync_period` (upstream's FullSyncPeriod, 1 h);
 2. check out both trackers into `ProxyState`, which names the Services that changed;
-3. on a full sync ensure the base chains and jumps; list the nat chains (`iptables-save -t nat`)
-   so that chains nothing uses any more are deleted (above 1000 endpoints only once per
-   `sync_period`, as upstream: stale chains are harmless, and `iptables-save` is slow there);
-4. render and restore; on failure count it, remember that the next sync must be full (the
-   changes are checked out already) and raise, so the runner retries;
+3. on a full sync ensure the base chains and jumps and list the nat chains (`iptables-save -t
+   nat`) so that chains nothing uses any more are deleted; a partial sync knows which chains the
+   previous sync left (upstream runs `iptables-save` again at most once per `sync_period`,
+   which takes 1.6 s at 10,000 Services);
+4. render (a partial sync reuses the previous sync's rules for the unchanged Services) and
+   restore: a full sync writes every chain (in one input, or in chunks in a large cluster:
+   `restores.full_restores`), a partial one only what differs from the previous sync
+   (`restores.partial_restore`); on failure count it, remember that the next sync must be full
+   (the changes are checked out already) and raise, so the runner retries;
 5. on success record the metrics (durations, rule counts, network programming latency from the
    slices' trigger times, Services with no local endpoint), tell the health state, and if a UDP
    Service changed, delete its stale conntrack flows.
@@ -48,7 +52,8 @@ from kubesvc.proxy.daemon import desired_state
 from kubesvc.proxy.healthz import ProxierHealth, serve_endpoints
 from kubesvc.proxy.iptables.apply import ApplyError, Iptables, IptablesTool
 from kubesvc.proxy.iptables.jumps import CANARY, CANARY_TABLES
-from kubesvc.proxy.iptables.render import LARGE_CLUSTER_ENDPOINTS, Rendered, render, render_sync
+from kubesvc.proxy.iptables.render import Rendered, render, render_sync
+from kubesvc.proxy.iptables.restores import CHUNK, full_restores, partial_restore
 from kubesvc.proxy.metrics import ProxyMetrics
 from kubesvc.proxy.tracker import EndpointsChangeTracker, ProxyState, ServiceChangeTracker
 
@@ -89,7 +94,6 @@ class IptablesSyncer:
         self.iptables, self.conntrack = iptables, conntrack
         self.clock, self.metrics, self.health = clock, metrics, health
         self.full_sync_period, self.sync_period = full_sync_period, sync_period
-        self.last_cleanup: float | None = None
         self.services = ServiceChangeTracker()
         self.endpoints = EndpointsChangeTracker(node, clock.now())
         self.state = ProxyState()
@@ -137,6 +141,7 @@ class IptablesSyncer:
         self.metrics.service_changes_pending.set(0)
         self.metrics.endpoint_changes_pending.set(0)
         ports, endpoints = self.state.ports(), self.state.endpoints_by_port_key()
+        previous = None if full else self.last
         try:
             if full:
                 await _io(self.iptables.ensure_base)
@@ -144,11 +149,23 @@ class IptablesSyncer:
                 ports,
                 endpoints,
                 changed=None if full else result.updated,
-                existing_nat_chains=await self._nat_chains(started, endpoints),
+                existing_nat_chains=(
+                    await self._nat_chains() if previous is None else previous.active_nat_chains
+                ),
+                previous=previous,
                 node_ip=self.node_ip,
                 cluster_cidr=self.cluster_cidr,
             )
-            await _io(self.iptables.restore, rendered.text)
+            if previous is None:
+                nft = await _io(self.iptables.nf_tables)
+                inputs = full_restores(rendered, CHUNK if nft else None)
+                written = (rendered.filter_rules_written, rendered.nat_rules_written)
+            else:
+                restore = partial_restore(rendered, previous.top)
+                inputs = [restore.text] if restore.text else []
+                written = (restore.filter_rules, restore.nat_rules)
+            for text in inputs:
+                await _io(self.iptables.restore, text)
         except ApplyError as exc:
             family = self.metrics.family
             self.metrics.restore_failures.inc(ip_family=family)
@@ -164,7 +181,7 @@ class IptablesSyncer:
             self.full_syncs += 1
         self.syncs += 1
         self.last = rendered
-        self._record(rendered, result.trigger_times)
+        self._record(rendered, written, result.trigger_times)
         log.info(
             "%s sync: %d Service ports, %d rewritten, %d stale chains deleted",
             "full" if full else "partial",
@@ -178,26 +195,23 @@ class IptablesSyncer:
             except Exception as exc:  # best effort, as upstream: the rules are in place
                 log.warning("stale UDP conntrack clean-up failed: %s", exc)
 
-    async def _nat_chains(self, now: float, endpoints: dict[str, list[Any]]) -> set[str]:
-        """The nat chains, to find stale ones; in a large cluster (over 1000 endpoints) only once
-        per sync period, as upstream, because `iptables-save` is slow there."""
-        large = sum(len(eps) for eps in endpoints.values()) > LARGE_CLUSTER_ENDPOINTS
-        if large and self.last_cleanup is not None and now - self.last_cleanup < self.sync_period:
-            return set()
+    async def _nat_chains(self) -> set[str]:
+        """The nat chains the kernel has (`iptables-save -t nat`), so that a full sync can delete
+        the ones nothing uses any more. A partial sync knows them from the previous sync."""
         try:
-            chains = await _io(self.iptables.chains, "nat")
-            self.last_cleanup = now
-            return chains
+            return await _io(self.iptables.chains, "nat")
         except ApplyError as exc:
             log.warning("iptables-save failed, stale chains are not deleted this time: %s", exc)
             return set()
 
-    def _record(self, rendered: Rendered, trigger_times: tuple[Any, ...]) -> None:
+    def _record(
+        self, rendered: Rendered, written: tuple[int, int], trigger_times: tuple[Any, ...]
+    ) -> None:
         m, family, now = self.metrics, self.metrics.family, self.clock.now()
         m.iptables_total.set(rendered.filter_rules, ip_family=family, table="filter")
         m.iptables_total.set(rendered.nat_rules, ip_family=family, table="nat")
-        m.iptables_last.set(rendered.filter_rules_written, ip_family=family, table="filter")
-        m.iptables_last.set(rendered.nat_rules_written, ip_family=family, table="nat")
+        m.iptables_last.set(written[0], ip_family=family, table="filter")
+        m.iptables_last.set(written[1], ip_family=family, table="nat")
         m.no_local_endpoints.set(
             rendered.no_local_internal, ip_family=family, traffic_policy="internal"
         )

@@ -8,11 +8,15 @@ Service port KUBE-SVC-/KUBE-SVL-/KUBE-EXT-/KUBE-FW-/KUBE-SEP- chains), each as c
 `:NAME - [0:0]` (which also flush the chain) followed by `-A` rules and `COMMIT`, meant for
 `iptables-restore --noflush`. The masquerade mark is written `%#08x` (`0x004000`), as upstream.
 
-`render_sync(..., changed=..., existing_nat_chains=...)` is one sync of the proxy, full or partial
-(KEP-3453): the top-level chains are always written whole, an unchanged Service's own chains are
-computed (for the rule counts and the set of chains to keep) but left out, and per-Service chains
-the kernel has that nothing uses any more are flushed and deleted (`:CHAIN`, then `-X CHAIN`
-before the final KUBE-SERVICES rule), as upstream does from `iptables-save -t nat`.
+`render_sync(..., changed=..., existing_nat_chains=..., previous=...)` is one sync of the proxy,
+full or partial (KEP-3453): the top-level chains are always written whole, an unchanged Service's
+own chains are left out, and per-Service chains the kernel has that nothing uses any more are
+flushed and deleted (`:CHAIN`, then `-X CHAIN` before the final KUBE-SERVICES rule), as upstream
+does from `iptables-save -t nat`. Each Service port's rules are a `Piece`; a partial sync reuses
+the pieces of `previous` for the Services whose port and endpoints are unchanged, so it costs
+the Services that changed plus one pass over the others, not a render of everything. The
+result also keeps the top-level chains' rules (`top`) and the changed Services' chains apart,
+for `restores.partial_restore`, which writes only what differs from the previous sync.
 
 Per Service port, in upstream's order: the entry rules (cluster IP, external IPs, load-balancer
 IPs, NodePort; or REJECT/DROP in filter when there are no usable endpoints), then the chains: the
@@ -30,6 +34,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from kubesvc.proxy.iptables import names
 from kubesvc.proxy.iptables.jumps import (
@@ -48,6 +53,7 @@ from kubesvc.proxy.model import Categories, EndpointInfo, ServicePortInfo
 from kubesvc.proxy.model import categorize as categorize
 
 LARGE_CLUSTER_ENDPOINTS = 1000
+NAT_TOP = (SERVICES, NODEPORTS, POSTROUTING, MARK_MASQ)  # the nat chains every sync writes whole
 
 
 def _q(text: str) -> str:
@@ -80,6 +86,33 @@ class _Out:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class _Options:
+    node_ip: str | None
+    cluster_cidr: str | None
+    masquerade_all: bool
+    mark: str
+    large: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Piece:
+    """One Service port's rules: entry rules into the top-level chains, and its own chains."""
+
+    svc: ServicePortInfo
+    endpoints: tuple[EndpointInfo, ...]
+    filter_entry: tuple[str, ...]
+    nat_entry: tuple[str, ...]
+    chains: tuple[str, ...]  # its own chains, in the order they are declared
+    chain_decls: tuple[str, ...]  # `:KUBE-SVC-... - [0:0]`
+    chain_rules: tuple[str, ...]
+    no_local_internal: bool
+    no_local_external: bool
+
+
+TopChains = Mapping[tuple[str, str], tuple[str, ...]]  # (table, chain) -> its rules, in order
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Rendered:
     """One sync's `iptables-restore` input and what the metrics report about it."""
 
@@ -93,15 +126,12 @@ class Rendered:
     active_nat_chains: frozenset[str]
     no_local_internal: int  # Services with internalTrafficPolicy Local and no local endpoint
     no_local_external: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Options:
-    node_ip: str | None
-    cluster_cidr: str | None
-    masquerade_all: bool
-    mark: str
-    large: bool
+    # for the next sync and for restores.partial_restore:
+    options: _Options
+    pieces: Mapping[str, Piece]  # by ServicePortInfo.key
+    top: TopChains  # every top-level chain this sync wrote whole, filter then nat
+    service_decls: tuple[str, ...]  # the changed Services' chains and the stale ones
+    service_rules: tuple[str, ...]  # the changed Services' chains' rules
 
 
 def render(
@@ -140,6 +170,7 @@ def render_sync(
     *,
     changed: Collection[str] | None = None,
     existing_nat_chains: Collection[str] = (),
+    previous: Rendered | None = None,
     node_ip: str | None = None,
     cluster_cidr: str | None = None,
     masquerade_all: bool = False,
@@ -154,12 +185,14 @@ def render_sync(
     of the Services named in `changed` (`namespace/name`); the others stay as the kernel has
     them. Either way, per-Service chains in `existing_nat_chains` (what `iptables-save -t nat`
     shows) that no Service uses any more are flushed and deleted (`:CHAIN` then `-X CHAIN`).
+    `previous` (the last sync that was applied) lends its pieces to the unchanged Services.
     """
     if node_port_addresses is not None:
         loopback = any(ipaddress.ip_address(ip).is_loopback for ip in node_port_addresses)
         localhost_node_ports = localhost_node_ports and loopback
     mark = f"{1 << masquerade_bit:#08x}"
-    total = sum(len(endpoints.get(svc.key, ())) for svc in services)
+    keyed = sorted(((svc.key, svc.protocol, svc) for svc in services), key=itemgetter(0, 1))
+    total = sum(len(endpoints.get(key, ())) for key, _, _ in keyed)
     opts = _Options(
         node_ip=node_ip,
         cluster_cidr=cluster_cidr,
@@ -167,28 +200,50 @@ def render_sync(
         mark=mark,
         large=total > LARGE_CLUSTER_ENDPOINTS,
     )
+    reusable = previous.pieces if previous is not None and previous.options == opts else {}
     out = _Out()
-    skipped = _Out(active=out.active)
     _write_head(out, mark, localhost_node_ports)
+    pieces: dict[str, Piece] = {}
+    decls: list[str] = []
+    rules: list[str] = []
+    skipped_rules = 0
     no_local = [0, 0]
-    for svc in sorted(services, key=lambda s: (s.key, s.protocol)):
-        unchanged = changed is not None and f"{svc.namespace}/{svc.name}" not in changed
-        plan = _write_service(
-            out, skipped if unchanged else out, svc, endpoints.get(svc.key, ()), opts
+    for key, _, svc in keyed:
+        eps = tuple(endpoints.get(key, ()))
+        before = reusable.get(key)
+        piece = before
+        if piece is None or piece.svc != svc or piece.endpoints != eps:
+            piece = _piece(svc, eps, opts)
+        pieces[key] = piece
+        out.filter_rules += piece.filter_entry
+        out.nat_rules += piece.nat_entry
+        # a Service the caller did not name is written anyway if its rules differ from the
+        # previous sync's (a change the caller missed); new options alone rewrite nothing
+        unchanged = (
+            changed is not None
+            and f"{svc.namespace}/{svc.name}" not in changed
+            and (before is None or before is piece)
         )
-        no_local[0] += plan.cats.has_any and not plan.has_internal
-        no_local[1] += plan.cats.has_any and not plan.has_external
-    stale = sorted(
-        c for c in existing_nat_chains if names.is_service_chain(c) and c not in out.active
-    )
+        if unchanged:
+            skipped_rules += len(piece.chain_rules)
+        else:
+            out.nat_rules += piece.chain_rules
+            decls += piece.chain_decls
+            rules += piece.chain_rules
+        out.active.update(piece.chains)
+        no_local[0] += piece.no_local_internal
+        no_local[1] += piece.no_local_external
+    out.nat_chains += decls
+    stale = sorted(c for c in set(existing_nat_chains) - out.active if names.is_service_chain(c))
+    decls += [f":{c} - [0:0]" for c in stale]
     out.nat_chains += [f":{c} - [0:0]" for c in stale]
     out.nat_rules += [f"-X {c}" for c in stale]
     _write_tail(out, mark, node_port_addresses, localhost_node_ports, conntrack_tcp_liberal)
-    written = sum(ln.startswith("-A ") for ln in out.nat_rules)
+    written = len(out.nat_rules) - len(stale)  # every line is an -A but the -X ones
     return Rendered(
         text=out.text(),
         full=changed is None,
-        nat_rules=written + len(skipped.nat_rules),
+        nat_rules=written + skipped_rules,
         filter_rules=len(out.filter_rules),
         nat_rules_written=written,
         filter_rules_written=len(out.filter_rules),
@@ -196,13 +251,50 @@ def render_sync(
         active_nat_chains=frozenset(out.active),
         no_local_internal=no_local[0],
         no_local_external=no_local[1],
+        options=opts,
+        pieces=pieces,
+        top=_top_chains(out),
+        service_decls=tuple(decls),
+        service_rules=tuple(rules),
     )
+
+
+def _piece(svc: ServicePortInfo, endpoints: tuple[EndpointInfo, ...], opts: _Options) -> Piece:
+    entry, chains = _Out(), _Out()
+    plan = _write_service(entry, chains, svc, endpoints, opts)
+    return Piece(
+        svc=svc,
+        endpoints=endpoints,
+        filter_entry=tuple(entry.filter_rules),
+        nat_entry=tuple(entry.nat_rules),
+        chains=tuple(decl[1:].split(" ", 1)[0] for decl in chains.nat_chains),
+        chain_decls=tuple(chains.nat_chains),
+        chain_rules=tuple(chains.nat_rules),
+        no_local_internal=plan.cats.has_any and not plan.has_internal,
+        no_local_external=plan.cats.has_any and not plan.has_external,
+    )
+
+
+def _top_chains(out: _Out) -> dict[tuple[str, str], tuple[str, ...]]:
+    """The top-level chains' rules, by chain, in the order the restore appends them."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for table, declared, lines in (
+        ("filter", out.filter_chains, out.filter_rules),
+        ("nat", out.nat_chains[: len(NAT_TOP)], out.nat_rules),
+    ):
+        for decl in declared:
+            grouped[(table, decl[1:].split(" ", 1)[0])] = []
+        for line in lines:
+            key = (table, line.split(" ", 2)[1])
+            if key in grouped:
+                grouped[key].append(line)
+    return {key: tuple(lines) for key, lines in grouped.items()}
 
 
 def _write_head(out: _Out, mark: str, localhost_node_ports: bool) -> None:
     for chain in (SERVICES, EXTERNAL_SERVICES, FORWARD, NODEPORTS, PROXY_FIREWALL):
         out.filter_chains.append(f":{chain} - [0:0]")
-    for chain in (SERVICES, NODEPORTS, POSTROUTING, MARK_MASQ):
+    for chain in NAT_TOP:
         out.nat_chain(chain)
     out.nat_rules += [
         f"-A {POSTROUTING} -m mark ! --mark {mark}/{mark} -j RETURN",
