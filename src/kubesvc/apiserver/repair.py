@@ -151,7 +151,7 @@ def _claim_ip(
 
 
 class Repair:
-    def __init__(self, registry: Registry, interval: float = 60.0) -> None:
+    def __init__(self, registry: Registry, interval: float = 180.0) -> None:
         self.registry = registry
         self.interval = interval
         self.suspects: dict[str, int] = {}  # key → consecutive passes seen unclaimed

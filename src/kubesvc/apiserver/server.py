@@ -36,7 +36,7 @@ class Config:
     advertise_address: str = ""
     service_cidr: str = "10.96.0.0/12"
     node_port_range: str = "30000-32767"
-    repair_interval: float = 60.0
+    repair_interval: float = 180.0  # upstream: 3 minutes
     store_history: int = 20000
     also_bind: tuple[str, ...] = ()  # more addresses to listen on (e.g. the host's underlay IP)
 

@@ -57,8 +57,8 @@ def _apiserver_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--repair-interval",
         type=float,
-        default=60.0,
-        help="seconds between allocation-table repair passes (default: %(default)s)",
+        default=180.0,
+        help="seconds between allocation-table repair passes (default: %(default)s, as upstream)",
     )
     parser.add_argument(
         "--store-history",
