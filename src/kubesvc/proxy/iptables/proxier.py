@@ -183,10 +183,10 @@ class IptablesSyncer:
         self.last = rendered
         self._record(rendered, written, result.trigger_times)
         log.info(
-            "%s sync: %d Service ports, %d rewritten, %d stale chains deleted",
+            "%s sync: %d Service ports, %d Services changed, %d stale chains deleted",
             "full" if full else "partial",
             len(ports),
-            len(ports) if full else sum(f"{p.namespace}/{p.name}" in result.updated for p in ports),
+            len(result.updated),
             len(rendered.deleted_chains),
         )
         if result.conntrack_cleanup:

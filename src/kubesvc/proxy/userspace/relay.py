@@ -11,12 +11,17 @@ TCP (`TcpRelay`): an accepted client connection stops reading until a backend is
 uvloop starts reading right after `connection_made`, and a backend may speak first); the
 connect tries up to four endpoints with growing timeouts (250 ms, 500 ms, 1 s, 2 s, as kube-proxy),
 each retry asking for the next endpoint not yet tried, and closes the client when none answers.
-Then bytes flow both ways as they arrive. Half-close is forwarded: an EOF read on one side becomes
-`write_eof()` on the other, which keeps sending; once both sides have sent EOF both are closed. A
-reset on one side aborts the other. Backpressure: when one side's write buffer passes its high
-mark (`pause_writing`), the other side stops reading until it drains (`resume_writing`).
-Closing the listener stops accepting only; established connections live on whatever happens to
-the Service's endpoints, as in kube-proxy.
+Then bytes flow both ways as they arrive, with no Python code per chunk: each side's
+`data_received` becomes the other transport's `write` (`_forward`). Half-close is forwarded: an
+EOF read on one side becomes `write_eof()` on the other, which keeps sending; once both sides
+have sent EOF both are closed. A reset on one side aborts the other. Backpressure: when one
+side's write buffer passes its high mark (`pause_writing`), the other side stops reading until
+it drains (`resume_writing`). Closing the listener stops accepting only; established
+connections live on whatever happens to the Service's endpoints, as in kube-proxy.
+Per connection, the connect deadlines share one timer per relay (`_expire`, a fifth of the
+shortest timeout late at most; a timer per dial cost as much as the rest of a connection's
+Python code), and a closed connection leaves no reference cycle, so it is freed without the
+cyclic garbage collector.
 
 UDP (`UdpRelay`): per client address a session, a connected UDP socket to the endpoint picked for
 that client; replies go back to the client from the listening socket (so the NAT that steered the
@@ -88,8 +93,10 @@ class _Side(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        # only until `_join` (then `_forward` replaces it); uvloop starts reading right after
+        # connection_made
         peer = self.peer
-        if peer is None:  # some loops start reading right after connection_made
+        if peer is None:
             self.pending.append(data)
             self.transport.pause_reading()
         elif not peer.closed:
@@ -120,7 +127,7 @@ class _Side(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        peer = self.peer
+        peer, self.peer = self.peer, None  # no cycle left: refcounting frees the pair
         if peer is not None and not peer.closed:
             if exc is None:
                 peer.transport.close()
@@ -128,21 +135,35 @@ class _Side(asyncio.Protocol):
                 peer.transport.abort()
 
 
-def _pair(inbound: _Side, outbound: _Side) -> None:
+def _forward(side: _Side, to: _Side) -> None:
+    """From now on what `side` reads goes straight into `to`'s `write`, no Python in between.
+
+    `data_received`'s check is not needed: `to` gets `write_eof` only after `side` read EOF (and
+    stopped reading), and it is closed only after both read EOF or, from `connection_lost`,
+    together with `side`, whose reading stops at once on both loops. `set_protocol` makes
+    uvloop look `data_received` up again; on a transport that is reading it also re-registers
+    the socket, which the client's side (paused while it held the request) mostly avoids."""
+    side.data_received = to.transport.write  # type: ignore[method-assign]
+    side.transport.set_protocol(side)
+
+
+def _join(inbound: _Side, outbound: _Side) -> None:
     """Join the two sides; hand over what each received (bytes, EOF, close) meanwhile."""
     inbound.peer, outbound.peer = outbound, inbound
     for side, other in ((inbound, outbound), (outbound, inbound)):
-        for chunk in side.pending:
-            other.transport.write(chunk)
-        side.pending = []
+        if not other.closed:
+            for chunk in side.pending:
+                other.transport.write(chunk)
+        side.pending.clear()
     for side, other in ((inbound, outbound), (outbound, inbound)):
-        if side.closed:
-            if not other.closed:
-                other.transport.close()
+        if side.closed or other.closed:
+            if not side.closed:
+                side.transport.close()
         elif side.eof:
             side.eof = False
             side.eof_received()
         else:
+            _forward(side, other)
             side.transport.resume_reading()
 
 
@@ -156,25 +177,20 @@ class _Inbound(_Side):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
-        self.relay.stats.accepted += 1
-        self.relay.stats.active += 1
-        self.relay.connections.add(self)
+        relay = self.relay
+        relay.stats.accepted += 1
+        relay.stats.active += 1
+        relay.connections.add(self)
         transport.pause_reading()  # type: ignore[attr-defined]
-        self.connecting = asyncio.get_running_loop().create_task(self.relay._connect(self))
+        self.connecting = relay.loop.create_task(relay._connect(self))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.relay.stats.active -= 1
         self.relay.connections.discard(self)
         if self.connecting is not None and not self.connecting.done():
             self.connecting.cancel()
+        self.connecting = None
         super().connection_lost(exc)
-
-
-async def _dial(host: str, port: int, timeout: float) -> _Side:
-    outbound = _Side()
-    async with asyncio.timeout(timeout):
-        await asyncio.get_running_loop().create_connection(lambda: outbound, host, port)
-    return outbound
 
 
 class TcpRelay:
@@ -186,13 +202,18 @@ class TcpRelay:
         self.stats = RelayStats()
         self.port = 0
         self.connections: set[_Inbound] = set()  # the clients' side of each live connection
+        self.loop: asyncio.AbstractEventLoop  # set by `start`
         self._server: asyncio.AbstractServer | None = None
+        # dials in flight → when each gives up; one timer sweeps them (see `_expire`)
+        self._dials: dict[asyncio.Task[None], float] = {}
+        self._sweep: asyncio.TimerHandle | None = None
+        self._tick = min(self.dial_timeouts, default=1.0) / 5
 
     async def start(self, host: str = "0.0.0.0", port: int = 0) -> int:
         """Listen on host:port (0: a random port); returns the port."""
         sock = listening_socket(socket.SOCK_STREAM, host, port)
         self.port = int(sock.getsockname()[1])
-        loop = asyncio.get_running_loop()
+        self.loop = loop = asyncio.get_running_loop()
         try:
             self._server = await loop.create_server(lambda: _Inbound(self), sock=sock)
         except BaseException:
@@ -207,6 +228,9 @@ class TcpRelay:
             self._server = None
 
     async def _connect(self, inbound: _Inbound) -> None:
+        loop = self.loop
+        task = asyncio.current_task(loop)
+        assert task is not None
         peername = inbound.transport.get_extra_info("peername") or ("", 0)
         client_ip = str(peername[0])
         tried: frozenset[str] = frozenset()
@@ -217,22 +241,43 @@ class TcpRelay:
                 log.debug("no endpoint for a client of port %d: %s", self.port, exc)
                 break
             host, port = _split(endpoint)
+            self._dials[task] = loop.time() + timeout
+            if self._sweep is None:
+                self._sweep = loop.call_later(self._tick, self._expire)
             try:
-                outbound = await _dial(host, port, timeout)
-            except (OSError, TimeoutError) as exc:
-                self.stats.dial_failures += 1
-                tried |= {endpoint}
-                log.info(
-                    "dial %s failed (%s); trying the next endpoint", endpoint, exc or "timeout"
-                )
-                continue
-            if inbound.closed:
-                outbound.transport.close()
+                _, outbound = await loop.create_connection(_Side, host, port)
+            except asyncio.CancelledError:
+                if task in self._dials or inbound.closed:
+                    raise  # the client went away: not our timeout
+                task.uncancel()
+                self._failed(endpoint, "timeout")
+            except OSError as exc:
+                self._failed(endpoint, str(exc))
+            else:
+                if inbound.closed:
+                    outbound.transport.close()
+                    return
+                _join(inbound, outbound)
                 return
-            _pair(inbound, outbound)
-            return
+            finally:
+                self._dials.pop(task, None)
+            tried |= {endpoint}
         self.stats.unserved += 1
         inbound.transport.close()
+
+    def _failed(self, endpoint: str, why: str) -> None:
+        self.stats.dial_failures += 1
+        log.info("dial %s failed (%s); trying the next endpoint", endpoint, why)
+
+    def _expire(self) -> None:
+        """Cancel the dials past their deadline (at most one tick late); re-arm while any
+        remain. One timer per relay instead of one per dial: a timer costs as much as the
+        rest of a connection's Python code."""
+        now = self.loop.time()
+        for late in [task for task, deadline in self._dials.items() if deadline <= now]:
+            del self._dials[late]
+            late.cancel()
+        self._sweep = self.loop.call_later(self._tick, self._expire) if self._dials else None
 
 
 class _UdpFront(asyncio.DatagramProtocol):
