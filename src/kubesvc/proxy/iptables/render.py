@@ -34,6 +34,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain as chained
+from itertools import repeat
 from operator import itemgetter
 
 from kubesvc.proxy.iptables import names
@@ -128,6 +130,8 @@ class Rendered:
     no_local_external: int
     # for the next sync and for restores.partial_restore:
     options: _Options
+    services: Sequence[ServicePortInfo]  # as given, and sorted by key with each one's Service:
+    keyed: Sequence[tuple[str, str, str, ServicePortInfo]]
     pieces: Mapping[str, Piece]  # by ServicePortInfo.key
     top: TopChains  # every top-level chain this sync wrote whole, filter then nat
     service_decls: tuple[str, ...]  # the changed Services' chains and the stale ones
@@ -191,8 +195,14 @@ def render_sync(
         loopback = any(ipaddress.ip_address(ip).is_loopback for ip in node_port_addresses)
         localhost_node_ports = localhost_node_ports and loopback
     mark = f"{1 << masquerade_bit:#08x}"
-    keyed = sorted(((svc.key, svc.protocol, svc) for svc in services), key=itemgetter(0, 1))
-    total = sum(len(endpoints.get(key, ())) for key, _, _ in keyed)
+    if previous is not None and previous.services == services:  # same ports: same order
+        keyed = previous.keyed
+    else:
+        keyed = sorted(
+            ((svc.key, svc.protocol, f"{svc.namespace}/{svc.name}", svc) for svc in services),
+            key=itemgetter(0, 1),
+        )
+    total = sum(map(len, map(endpoints.get, (k[0] for k in keyed), repeat(()))))
     opts = _Options(
         node_ip=node_ip,
         cluster_cidr=cluster_cidr,
@@ -206,33 +216,26 @@ def render_sync(
     pieces: dict[str, Piece] = {}
     decls: list[str] = []
     rules: list[str] = []
-    skipped_rules = 0
-    no_local = [0, 0]
-    for key, _, svc in keyed:
-        eps = tuple(endpoints.get(key, ()))
-        before = reusable.get(key)
-        piece = before
-        if piece is None or piece.svc != svc or piece.endpoints != eps:
-            piece = _piece(svc, eps, opts)
+    filter_rules, nat_rules = out.filter_rules, out.nat_rules
+    for key, _, name, svc in keyed:  # lean: at 10,000 Services this loop is the partial render
+        eps = endpoints.get(key, ())
+        before = piece = reusable.get(key)
+        if (
+            piece is None
+            or (piece.svc is not svc and piece.svc != svc)
+            or (piece.endpoints is not eps and piece.endpoints != tuple(eps))
+        ):
+            piece = _piece(svc, tuple(eps), opts)
         pieces[key] = piece
-        out.filter_rules += piece.filter_entry
-        out.nat_rules += piece.nat_entry
+        filter_rules += piece.filter_entry
+        nat_rules += piece.nat_entry
         # a Service the caller did not name is written anyway if its rules differ from the
         # previous sync's (a change the caller missed); new options alone rewrite nothing
-        unchanged = (
-            changed is not None
-            and f"{svc.namespace}/{svc.name}" not in changed
-            and (before is None or before is piece)
-        )
-        if unchanged:
-            skipped_rules += len(piece.chain_rules)
-        else:
-            out.nat_rules += piece.chain_rules
+        if changed is None or name in changed or (before is not None and before is not piece):
+            nat_rules += piece.chain_rules
             decls += piece.chain_decls
             rules += piece.chain_rules
-        out.active.update(piece.chains)
-        no_local[0] += piece.no_local_internal
-        no_local[1] += piece.no_local_external
+    out.active.update(chained.from_iterable(p.chains for p in pieces.values()))
     out.nat_chains += decls
     stale = sorted(c for c in set(existing_nat_chains) - out.active if names.is_service_chain(c))
     decls += [f":{c} - [0:0]" for c in stale]
@@ -240,6 +243,7 @@ def render_sync(
     out.nat_rules += [f"-X {c}" for c in stale]
     _write_tail(out, mark, node_port_addresses, localhost_node_ports, conntrack_tcp_liberal)
     written = len(out.nat_rules) - len(stale)  # every line is an -A but the -X ones
+    skipped_rules = sum(len(p.chain_rules) for p in pieces.values()) - len(rules)
     return Rendered(
         text=out.text(),
         full=changed is None,
@@ -249,9 +253,11 @@ def render_sync(
         filter_rules_written=len(out.filter_rules),
         deleted_chains=tuple(stale),
         active_nat_chains=frozenset(out.active),
-        no_local_internal=no_local[0],
-        no_local_external=no_local[1],
+        no_local_internal=sum(p.no_local_internal for p in pieces.values()),
+        no_local_external=sum(p.no_local_external for p in pieces.values()),
         options=opts,
+        services=services,
+        keyed=keyed,
         pieces=pieces,
         top=_top_chains(out),
         service_decls=tuple(decls),
