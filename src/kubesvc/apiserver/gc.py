@@ -11,15 +11,15 @@ What kube-controller-manager's garbage collector does, in a simple level-driven 
 object (its identity, owners' uids, whether it is being deleted, its finalizers), so the graph
 of a cluster with 10,000 Services costs a few megabytes and a pass over it a few milliseconds.
 `GarbageCollector` builds the graph from one list of every resource and keeps it current by
-watching them all (upstream's GraphBuilder does the same from informers); an event that can
-free something (a deletion, an object being deleted or losing an owner, an object whose owner
-is missing or being deleted) asks for a pass, and a pass runs at most once per `min_gap`
-seconds, plus every `interval` seconds as a safety net. No pass runs before every resource has been listed once,
-and since the watches of different resources are not ordered against each other, a dependent
-whose owners look gone is deleted only after a GET of each missing owner finds it gone (or with
-another uid), as upstream checks with the API before deleting. It never lists the store again:
-listing and decoding every object on each deletion blocked the API server's event loop for a
-second at 10,000 Services.
+watching them all (upstream's GraphBuilder does the same from informers); an event that can free
+something (a deletion, an object being deleted or losing an owner, an object whose owner is missing
+or being deleted) asks for a pass, and a pass runs at most once per `min_gap` seconds, plus every
+`interval` seconds as a safety net. No pass runs before every resource has been listed once, and
+since the watches of different resources are not ordered against each other, a dependent whose
+owners look gone is deleted only after a GET of each missing owner finds it gone (or with another
+uid), as upstream checks with the API before deleting. It never lists the store again: listing and
+decoding every object on each deletion blocked the API server's event loop for a second at 10,000
+Services.
 """
 
 from __future__ import annotations
