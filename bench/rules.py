@@ -22,7 +22,8 @@ ENDPOINTS endpoints, all ClusterIP, endpoints sorted as the proxy sorts them) it
 - with `--one-input-full`, also the first full sync as one input, as upstream applies it. On
   this machine `iptables-nft-restore` 1.8.9 grows about quadratically with one input's size
   (10k × 5 took 300 s, most of it `strcmp` in its own user space), which is why the proxier
-  cuts large full syncs into chunks; without the flag that row is measured only up to 1,000.
+  cuts large full syncs into chunks; without the flag that row is measured on iptables-nft
+  only up to 1,000 (iptables-legacy always gets one input, from the proxier too).
 
 Medians of RUNS runs; a measurement whose first run takes longer than SLOW seconds is not
 repeated. Published kube-proxy figures are printed under the table (see REFERENCES); they are
@@ -171,7 +172,7 @@ def apply_full(tool: IptablesTool, rendered: Rendered) -> None:
 def measure_backend(binary: str, work: Workload, one_input: bool) -> dict[str, float | None]:
     full = work.render_full()
     row: dict[str, float | None] = {"first full sync, one input (upstream)": None}
-    if one_input or len(work.ports) <= 1000:
+    if one_input or len(work.ports) <= 1000 or binary.endswith("legacy"):
         with scratch(binary) as tool:
             row["first full sync, one input (upstream)"] = timed(
                 lambda: tool.restore(full.text), runs=1
@@ -241,7 +242,7 @@ def main() -> int:
     for row in columns[0][1]:
         print(f"{row:38}" + "".join(cell(row, values[row]) for _, values in columns))
     print(
-        "\nrender rows: pure Python, one text for both backends. 'skipped': one input above "
+        "\nrender rows: pure Python, one text for both backends. 'skipped': one nft input above "
         "1,000 Services\nneeds --one-input-full (10k x 5 on iptables-nft took 300 s here). "
         "The proxier's rows: 'first full\nsync (kubesvc)', 'partial restore (1 Service, "
         f"difference)', 'partial sync'.\nwhole run {time.monotonic() - started:.0f} s\n"
