@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import importlib.util
 import os
 import secrets
 import socket
+import struct
 import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 
@@ -233,6 +235,94 @@ async def test_a_refused_endpoint_is_retried_on_the_next_one(netns: str) -> None
     assert answers == [f"request {i}\nEOF after 9\n".encode() for i in range(3)]
     assert relay.stats.dial_failures >= 2  # the first connection met both dead endpoints
     assert relay.stats.unserved == 0
+
+
+@pytest.mark.skipif(importlib.util.find_spec("uvloop") is None, reason="uvloop not installed")
+def test_a_client_resetting_while_its_backend_is_dialled_ends_the_dial(netns: str) -> None:
+    # 127.0.0.4 drops SYNs: the dial would time out after 0.3 s and count as a failure. uvloop
+    # reads an accepted connection before its backend answers, so it sees the reset at once.
+    subprocess.run(
+        ["iptables", "-w", "-A", "OUTPUT", "-d", "127.0.0.4", "-p", "tcp", "-j", "DROP"],
+        check=True,
+        capture_output=True,
+    )
+
+    async def main() -> TcpRelay:
+        relay = TcpRelay(picker(balancer(["127.0.0.4:8080"])), dial_timeouts=(0.3, 0.3))
+        port = await relay.start("127.0.0.1")
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        while not relay.connections:
+            await asyncio.sleep(0.01)
+        sock = writer.get_extra_info("socket")  # a reset, not a half-close (after which the
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # client
+        writer.transport.abort()  # may still wait for the answer)
+        while relay.connections:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.8)  # past both deadlines: a dial still running would have failed
+        relay.close()
+        return relay
+
+    relay = loops.run(main, "uvloop")
+    assert (relay.stats.accepted, relay.stats.dial_failures, relay.stats.unserved) == (1, 0, 0)
+
+
+@pytest.mark.parametrize("event_loop", loops.EVENT_LOOPS)
+def test_many_round_trips_then_half_close_on_each_loop(netns: str, event_loop: str) -> None:
+    # once joined, each side's bytes go straight into the other side's write
+    if event_loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        pytest.skip("uvloop not installed")
+
+    async def main() -> tuple[list[bytes], bytes]:
+        async with tcp_backend("127.0.0.2"):
+            relay = TcpRelay(picker(balancer(["127.0.0.2:8080"])))
+            port = await relay.start("127.0.0.1")
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            echoed = []
+            for i in range(200):
+                writer.write(b"ping %d;" % i)
+                echoed.append(await reader.readexactly(len(b"ping %d;" % i)))
+            writer.write_eof()
+            trailer = await reader.read()
+            writer.close()
+            relay.close()
+            return echoed, trailer
+
+    echoed, trailer = loops.run(main, event_loop)
+    sent = [b"ping %d;" % i for i in range(200)]
+    assert echoed == sent
+    assert trailer == f"\nEOF after {len(b''.join(sent))}\n".encode()
+
+
+@pytest.mark.parametrize("event_loop", loops.EVENT_LOOPS)
+def test_closed_connections_are_freed_without_the_cycle_collector(
+    netns: str, event_loop: str
+) -> None:
+    if event_loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        pytest.skip("uvloop not installed")
+
+    async def main() -> None:
+        async with tcp_backend("127.0.0.2"):
+            relay = TcpRelay(picker(balancer(["127.0.0.2:8080"])))
+            port = await relay.start("127.0.0.1")
+            for i in range(20):
+                assert await exchange(port, b"x" * i) == b"x" * i + f"\nEOF after {i}\n".encode()
+            while relay.connections:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)  # the backend sides' connection_lost
+            relay.close()
+
+    gc.collect()
+    gc.disable()
+    try:
+        loops.run(main, event_loop)
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        in_cycles = [obj for obj in gc.garbage if isinstance(obj, asyncio.BaseProtocol)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert [type(p).__name__ for p in in_cycles] == []
 
 
 async def test_no_endpoint_answering_closes_the_client(netns: str) -> None:

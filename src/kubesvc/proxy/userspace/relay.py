@@ -2,9 +2,9 @@
 
 I/O. A relay listens on one local port and forwards to the endpoints a `Pick` callback names
 (`pick(client_ip, tried) -> "ip:port"`, `tried` being the endpoints this connection already
-failed on, raising `LookupError` when there are none; the proxier
-binds it to the Service port's round-robin balancer). Protocol/Transport callbacks rather than
-Streams keep one callback and one `write` per chunk on the hot path.
+failed on, raising `LookupError` when there are none; the proxier binds it to the Service
+port's round-robin balancer). Protocol/Transport callbacks rather than Streams: no task and no
+buffer copy of ours per chunk.
 
 TCP (`TcpRelay`): an accepted client connection stops reading until a backend is connected
 (whatever either side sends before the two are joined, bytes or EOF, is held and handed over:
@@ -18,10 +18,9 @@ have sent EOF both are closed. A reset on one side aborts the other. Backpressur
 side's write buffer passes its high mark (`pause_writing`), the other side stops reading until
 it drains (`resume_writing`). Closing the listener stops accepting only; established
 connections live on whatever happens to the Service's endpoints, as in kube-proxy.
-Per connection, the connect deadlines share one timer per relay (`_expire`, a fifth of the
-shortest timeout late at most; a timer per dial cost as much as the rest of a connection's
-Python code), and a closed connection leaves no reference cycle, so it is freed without the
-cyclic garbage collector.
+Cheap connections: the dials' deadlines share one timer per relay (`_expire`: up to a fifth of
+the shortest timeout late; a timer per dial cost as much as the rest of a connection's Python
+code), and a closed connection leaves no reference cycle, so refcounting frees it at once.
 
 UDP (`UdpRelay`): per client address a session, a connected UDP socket to the endpoint picked for
 that client; replies go back to the client from the listening socket (so the NAT that steered the
