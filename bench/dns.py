@@ -38,7 +38,7 @@ from dnslib import DNSRecord  # noqa: E402
 
 from kubesvc.api.resources import lookup  # noqa: E402
 from kubesvc.client import Client  # noqa: E402
-from tests.conftest import free_port, start_apiserver  # noqa: E402
+from tests.conftest import free_port, free_udp_and_tcp_port, start_apiserver  # noqa: E402
 
 SERVICES, HEADLESS, MISSING = 100, 10, 10
 FIXED_QPS = 20000
@@ -63,17 +63,6 @@ def pinned(cpu: int, cmd: list[str]) -> list[str]:
     if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
         return ["taskset", "-c", str(cpu), *cmd]
     return cmd
-
-
-def free_udp_port() -> int:
-    while True:
-        port = free_port()
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
 
 
 async def create_objects(url: str) -> dict[str, list[str]]:
@@ -111,7 +100,7 @@ async def create_objects(url: str) -> dict[str, list[str]]:
 def start_dns(kubeconfig: Path, port: int, ready: int, event_loop: str) -> subprocess.Popen[bytes]:
     cmd = [
         sys.executable, "-m", "kubesvc.cli.main", "dns", "--kubeconfig", str(kubeconfig),
-        "--listen", f"127.0.0.1:{port}", "--upstream", f"127.0.0.1:{free_udp_port()}",
+        "--listen", f"127.0.0.1:{port}", "--upstream", f"127.0.0.1:{free_udp_and_tcp_port()}",
         "--health-port", "0", "--metrics-port", "0", "--ready-port", str(ready),
         "--event-loop", event_loop,
     ]  # fmt: skip
@@ -206,7 +195,7 @@ def main() -> None:
             queries = Path(tmp) / "queries.txt"
             names = [*records, *(f"missing-{i}.default.svc.cluster.local" for i in range(MISSING))]
             queries.write_text("".join(f"{name} A\n" for name in names))
-            ours, peer = free_udp_port(), free_udp_port()
+            ours, peer = free_udp_and_tcp_port(), free_udp_and_tcp_port()
             procs.append(start_dns(api.kubeconfig, ours, free_port(), args.event_loop))
             procs.append(start_dnsmasq(peer, records))
             time.sleep(0.5)

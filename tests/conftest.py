@@ -28,10 +28,29 @@ def resource(group: str, plural: str) -> Any:
     return res
 
 
+# `kubectl get pod -o wide`'s columns, as kubectl prints them for a real cluster
+POD_WIDE_HEADER = [
+    *("NAME", "READY", "STATUS", "RESTARTS", "AGE"),
+    *("IP", "NODE", "NOMINATED NODE", "READINESS GATES"),
+]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def free_udp_and_tcp_port() -> int:
+    """A port free for both TCP and UDP on 127.0.0.1 (a DNS server listens on both)."""
+    while True:
+        port = free_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
 
 
 @dataclass

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import KUBECTL, ROOT, Kubectl
+from tests.conftest import KUBECTL, POD_WIDE_HEADER, ROOT, Kubectl
 from tests.e2e.harness import (
     SEEDS,
     Cluster,
@@ -46,17 +46,7 @@ def test_seed_001_pods_answer(cluster: Cluster, kubectl: Kubectl) -> None:
         what="3 myapp pods Running and Ready",
     )
     table = kubectl("get", "pod", "-o", "wide", "-l", "app=myapp").strip().splitlines()
-    assert re.split(r"\s{2,}", table[0]) == [
-        "NAME",
-        "READY",
-        "STATUS",
-        "RESTARTS",
-        "AGE",
-        "IP",
-        "NODE",
-        "NOMINATED NODE",
-        "READINESS GATES",
-    ]
+    assert re.split(r"\s{2,}", table[0]) == POD_WIDE_HEADER
     for line in table[1:]:
         name, ready, status, restarts, _age, ip, node, nominated, gates = re.split(r"\s{2,}", line)
         assert re.fullmatch(r"myapp-deploy-[a-z0-9]{8,10}-[a-z0-9]{5}", name)

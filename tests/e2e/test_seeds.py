@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Kubectl
+from tests.conftest import POD_WIDE_HEADER, Kubectl
 from tests.e2e.harness import (
     SEEDS,
     Cluster,
@@ -123,17 +123,7 @@ def test_001_deployment_and_pods(cluster: Cluster, kubectl: Kubectl) -> None:
         assert status in ("Pending", "ContainerCreating", "Running")
     items = ready_pods(kubectl, "app=myapp", 3)
     wide = rows(kubectl("get", "pod", "-o", "wide", "-l", "app=myapp"))
-    assert wide[0] == [
-        "NAME",
-        "READY",
-        "STATUS",
-        "RESTARTS",
-        "AGE",
-        "IP",
-        "NODE",
-        "NOMINATED NODE",
-        "READINESS GATES",
-    ]
+    assert wide[0] == POD_WIDE_HEADER
     for _name, ready, status, restarts, _age, ip, node, nominated, gates in wide[1:]:
         assert (ready, status, restarts, nominated, gates) == (
             "1/1",

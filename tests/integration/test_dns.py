@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from dnslib import QTYPE, RR, DNSRecord
 
-from tests.conftest import ROOT, ApiServer, Kubectl, free_port
+from tests.conftest import ROOT, ApiServer, Kubectl, free_port, free_udp_and_tcp_port
 
 pytestmark = pytest.mark.integration
 
@@ -145,17 +145,6 @@ class Upstream:
 
 
 # --- the DNS server process -----------------------------------------------------------------------
-
-
-def free_udp_and_tcp_port() -> int:
-    while True:
-        port = free_port()
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
 
 
 @dataclass

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import Kubectl
+from tests.conftest import POD_WIDE_HEADER, Kubectl
 
 pytestmark = pytest.mark.integration
 
@@ -129,17 +129,7 @@ def test_columns_of_every_kind(kubectl: Kubectl) -> None:
     ]
     assert first_row(rs)[:4] == ["rs1", "2", "0", "0"]
     pod = kubectl("get", "pod", "lone", "-o", "wide")
-    assert header(pod) == [
-        "NAME",
-        "READY",
-        "STATUS",
-        "RESTARTS",
-        "AGE",
-        "IP",
-        "NODE",
-        "NOMINATED NODE",
-        "READINESS GATES",
-    ]
+    assert header(pod) == POD_WIDE_HEADER
     row = first_row(pod)
     assert row[:4] == ["lone", "0/1", "Pending", "0"] and row[5:] == ["<none>"] * 4
     node = kubectl("get", "nodes")

@@ -14,8 +14,6 @@ bytes to the same agent WebSocket. exec and attach over plain SPDY are refused w
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -27,6 +25,7 @@ from kubesvc.api.resources import lookup
 from kubesvc.apiserver import rawupgrade
 from kubesvc.apiserver.paths import Target
 from kubesvc.apiserver.registry import Registry
+from kubesvc.lib.tasks import until_first_done
 
 if TYPE_CHECKING:
     from kubesvc.apiserver.http import Query
@@ -281,14 +280,8 @@ async def _relay(
             if msg.type == aiohttp.WSMsgType.BINARY:
                 await downstream.send_bytes(msg.data)
 
-    tasks = [asyncio.create_task(client_to_node()), asyncio.create_task(node_to_client())]
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await until_first_done(client_to_node(), node_to_client())
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
         await upstream.close()
         await downstream.close()

@@ -12,10 +12,11 @@ messages are written back raw, so the SPDY session itself runs between kubectl a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import aiohttp
 from aiohttp import web
+
+from kubesvc.lib.tasks import until_first_done
 
 PAUSE_AT, RESUME_AT = 64, 16  # queued chunks
 
@@ -68,15 +69,9 @@ async def relay(
             if msg.type == aiohttp.WSMsgType.BINARY and msg.data:
                 await response.write(msg.data)
 
-    tasks = [asyncio.create_task(client_to_node()), asyncio.create_task(node_to_client())]
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await until_first_done(client_to_node(), node_to_client())
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
         await upstream.close()
         transport.close()
     return response

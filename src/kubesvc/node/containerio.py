@@ -2,13 +2,13 @@
 
 A container whose spec says `stdin: true` keeps its stdin open: a pipe, or with `tty: true` a
 pseudo-terminal (the process gets the slave as stdin, stdout and stderr and as its controlling
-terminal; the agent keeps the master). Whatever the container writes is cut into lines for the
-CRI log (`LineBuffer`: a line longer than 16 KiB is logged in partial pieces, a last line
-without newline is logged whole at EOF, as containerd does) and, as it comes, published to the
-clients attached at that moment (`Fanout`; an attach sees live output, not what was written
-before it). `ContainerIO` is the handle an attach session uses: write stdin, resize the
-terminal, and with `stdinOnce` close stdin when the first attached client detaches, as the
-kubelet does.
+terminal; the agent keeps the master: `spawn_on_pty`, which exec uses too). Whatever the container
+writes is cut into lines for the CRI log (`LineBuffer`: a line longer than 16 KiB is logged in
+partial pieces, a last line without newline is logged whole at EOF, as containerd does) and, as it
+comes, published to the clients attached at that moment (`Fanout`; an attach sees live output, not
+what was written before it). `ContainerIO` is the handle an attach session uses: write stdin,
+resize the terminal, and with `stdinOnce` close stdin when the first attached client detaches, as
+the kubelet does.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import pty
 import struct
 import termios
 
@@ -140,6 +141,36 @@ class ContainerIO:
             with contextlib.suppress(OSError):
                 size = struct.pack("HHHH", height, width, 0, 0)
                 fcntl.ioctl(self._master, termios.TIOCSWINSZ, size)
+
+
+def _take_terminal() -> None:  # in the child, a session leader: its stdin becomes its terminal
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+async def spawn_on_pty(
+    argv: list[str], env: dict[str, str], cwd: str | None = None
+) -> tuple[asyncio.subprocess.Process, int]:
+    """Start `argv` in a new session on a new pseudo-terminal (the slave is its stdin, stdout,
+    stderr and controlling terminal); returns the process and the master, which the caller
+    owns. On failure nothing is left open."""
+    master, slave = pty.openpty()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+            preexec_fn=_take_terminal,
+        )
+    except BaseException:
+        os.close(master)
+        raise
+    finally:
+        os.close(slave)
+    return proc, master
 
 
 async def pty_streams(master: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

@@ -20,17 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import os
-import pty
 import signal
-import termios
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from kubesvc.node.containerio import ContainerIO, pty_streams
+from kubesvc.node.containerio import ContainerIO, pty_streams, spawn_on_pty
 
 PROTOCOL = "v5.channel.k8s.io"
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
@@ -109,10 +106,6 @@ def _signal_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
 
 
-def _take_terminal() -> None:  # in the child, a session leader: its stdin becomes its terminal
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-
 async def run(
     ws: web.WebSocketResponse,
     argv: list[str],
@@ -126,19 +119,7 @@ async def run(
     master = -1
     try:
         if tty:
-            master, slave = pty.openpty()
-            try:
-                proc = await asyncio.create_subprocess_exec(
-                    *argv,
-                    stdin=slave,
-                    stdout=slave,
-                    stderr=slave,
-                    env=env,
-                    start_new_session=True,
-                    preexec_fn=_take_terminal,
-                )
-            finally:
-                os.close(slave)
+            proc, master = await spawn_on_pty(argv, env)
             reader, writer = await pty_streams(master)
             io = ContainerIO(tty=True, stdin_once=True, stdin=writer, master=master)
             outputs: list[tuple[asyncio.StreamReader | None, int]] = [(reader, STDOUT)]

@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
-import pty
 import signal
-import termios
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kubesvc.node.containerio import ContainerIO, Fanout, LineBuffer, pty_streams
+from kubesvc.node.containerio import ContainerIO, Fanout, LineBuffer, pty_streams, spawn_on_pty
 
 MAX_LOG_BYTES = 10 * 1024 * 1024
 
@@ -124,10 +121,6 @@ async def _copy_all(
         io.output.close()  # attached clients learn that the container's output ended
 
 
-def _take_terminal() -> None:  # in the child, a session leader: its stdin becomes its terminal
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-
 async def start(
     argv: list[str],
     env: dict[str, str],
@@ -141,23 +134,7 @@ async def start(
     """Start a container process in its own process group, its output going to `log_path`."""
     log = LogWriter(log_path)
     if tty:
-        master, slave = pty.openpty()
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=slave,
-                stdout=slave,
-                stderr=slave,
-                env=env,
-                cwd=cwd,
-                start_new_session=True,
-                preexec_fn=_take_terminal,
-            )
-        except BaseException:
-            os.close(master)
-            raise
-        finally:
-            os.close(slave)
+        proc, master = await spawn_on_pty(argv, env, cwd)
         reader, writer = await pty_streams(master)
         if not stdin:
             writer.close()

@@ -4,17 +4,25 @@
 ports and their endpoints, which `kubesvc rules` and the userspace mode use.
 `endpoints_of(node_ip, healthz, metrics)` reads `--healthz-bind-address` and
 `--metrics-bind-address`: by default kube-proxy's ports (10256, 10249) on the node's IP, inside
-the node's network namespace, so the host reaches them at 172.18.0.x. The iptables mode's daemon
-is `iptables.proxier.IptablesProxier`; proxy modes never import each other, only this module.
+the node's network namespace, so the host reaches them at 172.18.0.x. `run_daemon` is the life of
+every mode's daemon (`iptables.proxier.IptablesProxier`, `userspace.proxier.UserspaceProxier`):
+informers, wait for the caches, serve, run the sync loop, tear down. Proxy modes never import
+each other, only this module.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import defaultdict
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from kubesvc.proxy.healthz import HEALTHZ_PORT
-from kubesvc.proxy.metrics import METRICS_PORT
+from aiohttp import web
+
+from kubesvc.client import Informer
+from kubesvc.proxy.healthz import HEALTHZ_PORT, ProxierHealth, serve_endpoints
+from kubesvc.proxy.metrics import METRICS_PORT, ProxyMetrics
 from kubesvc.proxy.model import EndpointInfo, ServicePortInfo, endpoints_from, service_ports_from
 
 Obj = dict[str, Any]
@@ -62,3 +70,37 @@ def endpoints_of(
     return bind_address(healthz, node_ip, HEALTHZ_PORT), bind_address(
         metrics, node_ip, METRICS_PORT
     )
+
+
+Address = tuple[str, int] | None
+
+
+async def run_daemon(
+    informers: Sequence[Informer],
+    synced: Sequence[Informer],
+    health: ProxierHealth,
+    metrics: ProxyMetrics,
+    addresses: tuple[Address, Address],
+    sync_loop: Callable[[], Coroutine[Any, Any, None]],
+    beside: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+) -> None:
+    """Run the informers; once `synced` have synced, serve `/healthz` and `/metrics` at
+    `addresses`, count as healthy while the first sync runs (as upstream's SyncLoop), and run
+    `sync_loop` with the `beside` loops next to it; stop everything when it ends or is
+    cancelled."""
+    tasks = [asyncio.create_task(informer.run()) for informer in informers]
+    servers: list[web.AppRunner] = []
+    try:
+        for informer in synced:
+            await informer.wait_synced()
+        servers = await serve_endpoints(health, metrics, *addresses)
+        health.updated()
+        tasks += [asyncio.create_task(loop()) for loop in beside]
+        await sync_loop()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for server in servers:
+            with contextlib.suppress(Exception):
+                await server.cleanup()

@@ -37,19 +37,16 @@ least once an hour, a failed sync retried after `sync_period`), the canary runne
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
-
-from aiohttp import web
 
 from kubesvc.api.resources import lookup
 from kubesvc.client import Client, Informer
 from kubesvc.lib.runner import Clock, RealClock, Runner
 from kubesvc.proxy.conntrack import Conntrack, ConntrackTool, clean_stale
-from kubesvc.proxy.daemon import desired_state
-from kubesvc.proxy.healthz import ProxierHealth, serve_endpoints
+from kubesvc.proxy.daemon import desired_state, run_daemon
+from kubesvc.proxy.healthz import ProxierHealth
 from kubesvc.proxy.iptables.apply import ApplyError, Iptables, IptablesTool
 from kubesvc.proxy.iptables.jumps import CANARY, CANARY_TABLES
 from kubesvc.proxy.iptables.render import Rendered, render, render_sync
@@ -318,25 +315,13 @@ class IptablesProxier:
         )
         return render(ports, endpoints, node_ip=self.node_ip, cluster_cidr=self.cluster_cidr)
 
-    async def _serve(self) -> list[web.AppRunner]:
-        return await serve_endpoints(
-            self.health, self.metrics, self.healthz_address, self.metrics_address
-        )
-
     async def run(self) -> None:
-        tasks = [asyncio.create_task(i.run()) for i in (self.services, self.slices, self.nodes)]
-        servers: list[web.AppRunner] = []
-        try:
-            await self.services.wait_synced()
-            await self.slices.wait_synced()
-            servers = await self._serve()
-            self.health.updated()  # healthy while the first sync runs, as upstream's SyncLoop
-            tasks.append(asyncio.create_task(self.canaries.run()))
-            await self.runner.run()
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            for server in servers:
-                with contextlib.suppress(Exception):
-                    await server.cleanup()
+        await run_daemon(
+            (self.services, self.slices, self.nodes),
+            (self.services, self.slices),
+            self.health,
+            self.metrics,
+            (self.healthz_address, self.metrics_address),
+            self.runner.run,
+            beside=(self.canaries.run,),
+        )

@@ -140,15 +140,24 @@ class _Tracer:
 
     def arrive(self, node: str, path: _Path, hops: int) -> list[Outcome]:
         out: list[Outcome] = []
-        for current, verdict in self.hook(node, "PREROUTING", path):
+        for current in self.translated(node, "PREROUTING", path, out):
+            out += self.routed(node, current, hops)
+        return out
+
+    def translated(self, node: str, hook: str, path: _Path, out: list[Outcome]) -> list[_Path]:
+        """The paths through `hook`'s nat rules (PREROUTING or OUTPUT) that go on, each with
+        a step saying why nothing was translated where nothing was; the ones stopped there
+        (dropped, rejected) go to `out`."""
+        going = []
+        for current, verdict in self.hook(node, hook, path):
             stop = self.stopped(node, current, verdict)
             if stop is not None:
                 out.append(stop)
-                continue
-            if not current.packet.dnat:
-                current = current.step(self._no_service(node, current.packet))
-            out += self.routed(node, current, hops)
-        return out
+            elif current.packet.dnat:
+                going.append(current)
+            else:
+                going.append(current.step(self._no_service(node, current.packet)))
+        return going
 
     def _no_service(self, node: str, packet: Packet) -> Step:
         """Why nothing was translated: no Service has the address, or not this port, or no
@@ -347,13 +356,7 @@ class _Tracer:
             ),
         )
         out: list[Outcome] = []
-        for current, verdict in self.hook(node, "OUTPUT", path):
-            stop = self.stopped(node, current, verdict)
-            if stop is not None:
-                out.append(stop)
-                continue
-            if not current.packet.dnat:
-                current = current.step(self._no_service(node, current.packet))
+        for current in self.translated(node, "OUTPUT", path, out):
             again = view.net.route(current.packet.dst)
             if again is None:
                 out.append(

@@ -26,13 +26,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
-
 from kubesvc.api.resources import lookup
 from kubesvc.client import Client, Informer
 from kubesvc.lib.runner import RealClock, Runner
-from kubesvc.proxy.daemon import desired_state
-from kubesvc.proxy.healthz import ProxierHealth, serve_endpoints
+from kubesvc.proxy.daemon import desired_state, run_daemon
+from kubesvc.proxy.healthz import ProxierHealth
 from kubesvc.proxy.metrics import ProxyMetrics
 from kubesvc.proxy.model import EndpointInfo, ServicePortInfo
 from kubesvc.proxy.userspace import apply
@@ -226,26 +224,17 @@ class UserspaceProxier:
         self.metrics.last_timestamp.set(self.clock.now().timestamp(), ip_family=self.metrics.family)
         self.health.updated()
 
-    async def _serve(self) -> list[web.AppRunner]:
-        return await serve_endpoints(
-            self.health, self.metrics, self.healthz_address, self.metrics_address
-        )
-
     async def run(self) -> None:
-        tasks = [asyncio.create_task(i.run()) for i in (self.services, self.slices)]
-        servers: list[web.AppRunner] = []
         try:
-            await self.services.wait_synced()
-            await self.slices.wait_synced()
-            servers = await self._serve()
-            self.health.updated()
-            await self.runner.run()
+            await run_daemon(
+                (self.services, self.slices),
+                (self.services, self.slices),
+                self.health,
+                self.metrics,
+                (self.healthz_address, self.metrics_address),
+                self.runner.run,
+            )
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            for server in servers:
-                await server.cleanup()
             self.proxy.close()
 
 
