@@ -64,12 +64,8 @@ def _q(text: str) -> str:
 
 @dataclass(slots=True, kw_only=True)
 class _Out:
-    """The four line buffers of one sync, as upstream's LineBuffers.
-
-    `active` collects every nat chain the sync wants to keep; a partial sync writes an unchanged
-    Service's chains into a second `_Out` that shares `active` and is thrown away, as upstream
-    writes them into discarding buffers (so the rule counts still come out right).
-    """
+    """The four line buffers of one sync (as upstream's LineBuffers), or of one Service port's
+    `Piece`; `active` collects the nat chains the sync keeps."""
 
     filter_chains: list[str] = field(default_factory=list)
     filter_rules: list[str] = field(default_factory=list)
